@@ -1,0 +1,69 @@
+/**
+ * Every failure the tool reports is a MigrateError: a stable code (for docs,
+ * alerts and tests), the process exit code it maps to, and a message that says
+ * what is wrong and how to fix it. Nothing else decides exit codes.
+ */
+
+export const ExitCode = {
+  ok: 0,
+  migrationFailed: 1,
+  usage: 2,
+  databaseUnreachable: 3,
+  refused: 4,
+  lockTimeout: 5,
+  pending: 6,
+  internal: 10,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Which exit code each error code leads to; the README documents both. */
+export const errorCodes = {
+  // usage and configuration
+  CONFIG_MISSING: ExitCode.usage,
+  CONFIG_INVALID: ExitCode.usage,
+  USAGE: ExitCode.usage,
+  SOURCE_UNREADABLE: ExitCode.usage,
+  // migration files (found at build time, or with --dir)
+  PARSE_DOWN_BEFORE_UP: ExitCode.usage,
+  PARSE_DUPLICATE_MARKER: ExitCode.usage,
+  PARSE_UNKNOWN_OPTION: ExitCode.usage,
+  PARSE_MISSING_UP: ExitCode.usage,
+  FILE_NAME_INVALID: ExitCode.usage,
+  DUPLICATE_VERSION: ExitCode.refused,
+  // the database
+  DB_UNREACHABLE: ExitCode.databaseUnreachable,
+  DB_AUTH_FAILED: ExitCode.databaseUnreachable,
+  DB_NOT_FOUND: ExitCode.databaseUnreachable,
+  DB_PERMISSION_DENIED: ExitCode.migrationFailed,
+  // files and database disagree
+  CHECKSUM_MISMATCH: ExitCode.refused,
+  UNKNOWN_MIGRATIONS: ExitCode.refused,
+  TRACKING_TABLE_INVALID: ExitCode.refused,
+  // applying
+  MIGRATION_FAILED: ExitCode.migrationFailed,
+  MIGRATION_ENDED_TRANSACTION: ExitCode.migrationFailed,
+  LOCK_TIMEOUT: ExitCode.lockTimeout,
+  // status --exit-code
+  PENDING_MIGRATIONS: ExitCode.pending,
+  INTERNAL: ExitCode.internal,
+} as const satisfies Record<string, ExitCode>;
+export type ErrorCode = keyof typeof errorCodes;
+
+export class MigrateError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: ExitCode;
+  /** Extra lines printed under the message (SQL context, file list...). */
+  readonly details: readonly string[];
+
+  constructor(code: ErrorCode, message: string, options: { details?: readonly string[]; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "MigrateError";
+    this.code = code;
+    this.exitCode = errorCodes[code];
+    this.details = options.details ?? [];
+  }
+}
+
+export function isMigrateError(value: unknown): value is MigrateError {
+  return value instanceof MigrateError;
+}

@@ -1,0 +1,207 @@
+/**
+ * A statement splitter that understands PostgreSQL's lexical structure well
+ * enough to find top-level semicolons: quoted strings ('' and E'' escapes),
+ * quoted identifiers, dollar quotes with tags, line and nested block comments,
+ * and BEGIN ATOMIC ... END bodies of SQL-standard functions (as psql does).
+ * It never throws on bad input; unterminated constructs are reported.
+ */
+
+export interface SqlStatement {
+  /** Offset of the first character that is not whitespace or a comment. */
+  readonly start: number;
+  /** Offset just past the statement's last character, before its `;`. */
+  readonly end: number;
+  /** Offset just past the terminating `;`, or `end` for a final statement without one. */
+  readonly endWithTerminator: number;
+  /** Upper-cased leading keywords (up to three), for classification. */
+  readonly keywords: readonly string[];
+}
+
+export type Unterminated = "string" | "quoted identifier" | "dollar quote" | "block comment";
+
+export interface ScanResult {
+  readonly statements: readonly SqlStatement[];
+  /** Set when input ends inside a construct; `offset` is where it opened. */
+  readonly unterminated: { readonly kind: Unterminated; readonly offset: number } | null;
+}
+
+const isIdentStart = (ch: string): boolean => /[A-Za-z_\u0080-\uffff]/.test(ch);
+const isIdentChar = (ch: string): boolean => /[A-Za-z0-9_$\u0080-\uffff]/.test(ch);
+const DOLLAR_TAG = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
+
+export function scanSql(text: string): ScanResult {
+  const statements: SqlStatement[] = [];
+  let statementStart = -1;
+  let keywords: string[] = [];
+  let blockDepth = 0; // BEGIN ... END depth inside CREATE FUNCTION/PROCEDURE bodies
+  let unterminated: ScanResult["unterminated"] = null;
+
+  const isRoutineDefinition = (): boolean => {
+    const words = keywords.filter((word) => word !== "OR" && word !== "REPLACE");
+    return words[0] === "CREATE" && (words[1] === "FUNCTION" || words[1] === "PROCEDURE");
+  };
+  const finish = (end: number, endWithTerminator: number): void => {
+    if (statementStart !== -1) {
+      let trimmedEnd = end;
+      while (trimmedEnd > statementStart && /\s/.test(text.charAt(trimmedEnd - 1))) trimmedEnd--;
+      statements.push({ start: statementStart, end: trimmedEnd, endWithTerminator, keywords: keywords.slice(0, 3) });
+    }
+    statementStart = -1;
+    keywords = [];
+    blockDepth = 0;
+  };
+  const markStart = (offset: number): void => {
+    if (statementStart === -1) statementStart = offset;
+  };
+
+  let index = 0;
+  const length = text.length;
+  let lastContentEnd = 0;
+  while (index < length) {
+    const ch = text.charAt(index);
+    const next = text.charAt(index + 1);
+
+    if (ch === "-" && next === "-") {
+      const newline = text.indexOf("\n", index);
+      index = newline === -1 ? length : newline + 1;
+      continue;
+    }
+    if (ch === "/" && next === "*") {
+      const opened = index;
+      let depth = 1;
+      index += 2;
+      while (index < length && depth > 0) {
+        if (text.startsWith("/*", index)) {
+          depth++;
+          index += 2;
+        } else if (text.startsWith("*/", index)) {
+          depth--;
+          index += 2;
+        } else index++;
+      }
+      if (depth > 0) {
+        unterminated = { kind: "block comment", offset: opened };
+        break;
+      }
+      continue;
+    }
+    if (/\s/.test(ch)) {
+      index++;
+      continue;
+    }
+    if (ch === ";") {
+      if (blockDepth > 0) {
+        index++;
+        continue;
+      }
+      finish(index, index + 1);
+      index++;
+      continue;
+    }
+
+    markStart(index);
+    if (ch === "'" || ((ch === "E" || ch === "e") && next === "'" && !isIdentChar(text.charAt(index - 1)))) {
+      const backslashEscapes = ch !== "'";
+      const opened = index;
+      index += backslashEscapes ? 2 : 1;
+      let closed = false;
+      while (index < length) {
+        const c = text.charAt(index);
+        if (backslashEscapes && c === "\\") {
+          index += 2;
+        } else if (c === "'") {
+          if (text.charAt(index + 1) === "'") index += 2;
+          else {
+            index++;
+            closed = true;
+            break;
+          }
+        } else index++;
+      }
+      if (!closed) {
+        unterminated = { kind: "string", offset: opened };
+        break;
+      }
+      lastContentEnd = index;
+      continue;
+    }
+    if (ch === '"') {
+      const opened = index;
+      index++;
+      let closed = false;
+      while (index < length) {
+        if (text.charAt(index) === '"') {
+          if (text.charAt(index + 1) === '"') index += 2;
+          else {
+            index++;
+            closed = true;
+            break;
+          }
+        } else index++;
+      }
+      if (!closed) {
+        unterminated = { kind: "quoted identifier", offset: opened };
+        break;
+      }
+      lastContentEnd = index;
+      continue;
+    }
+    if (ch === "$" && !isIdentChar(text.charAt(index - 1))) {
+      const tag = DOLLAR_TAG.exec(text.slice(index, index + 256));
+      if (tag) {
+        const delimiter = tag[0];
+        const close = text.indexOf(delimiter, index + delimiter.length);
+        if (close === -1) {
+          unterminated = { kind: "dollar quote", offset: index };
+          break;
+        }
+        index = close + delimiter.length;
+        lastContentEnd = index;
+        continue;
+      }
+    }
+    if (isIdentStart(ch)) {
+      let end = index + 1;
+      while (end < length && isIdentChar(text.charAt(end))) end++;
+      const word = text.slice(index, end).toUpperCase();
+      if (keywords.length < 6) keywords.push(word);
+      if (isRoutineDefinition()) {
+        if (word === "BEGIN" || word === "CASE") blockDepth++;
+        else if (word === "END" && blockDepth > 0) blockDepth--;
+      }
+      index = end;
+      lastContentEnd = index;
+      continue;
+    }
+    index++;
+    lastContentEnd = index;
+  }
+  if (unterminated === null) finish(Math.max(lastContentEnd, statementStart), Math.max(lastContentEnd, statementStart));
+  else if (statementStart !== -1) finish(length, length);
+  return { statements, unterminated };
+}
+
+/** BEGIN, START TRANSACTION, COMMIT and END (as statements) end or open a transaction. */
+export function isTransactionControl(statement: SqlStatement): boolean {
+  const [first, second] = statement.keywords;
+  if (first === "BEGIN" || first === "COMMIT" || first === "END") return second !== "ATOMIC";
+  return first === "START" && second === "TRANSACTION";
+}
+
+/**
+ * Replaces the file's own top-level BEGIN/COMMIT statements with spaces of
+ * the same length, so the rest runs inside the runner's transaction and the
+ * server's error positions still point into the original text.
+ */
+export function blankTransactionControl(sql: string): { text: string; blanked: number } {
+  const { statements } = scanSql(sql);
+  let text = sql;
+  let blanked = 0;
+  for (const statement of statements) {
+    if (!isTransactionControl(statement)) continue;
+    const span = text.slice(statement.start, statement.endWithTerminator);
+    text = text.slice(0, statement.start) + span.replace(/[^\n]/g, " ") + text.slice(statement.endWithTerminator);
+    blanked++;
+  }
+  return { text, blanked };
+}
