@@ -1,0 +1,94 @@
+/**
+ * Builds the single executable: regenerates the embedded migrations module
+ * (validating every file; a bad migration fails the build), then compiles
+ * src/bin.ts with Bun for one or more targets, stamping version, commit and
+ * build time. The binary ignores any bunfig.toml or .env where it runs.
+ *
+ *   bun run build                      -> dist/st44-migrate (this machine)
+ *   bun run build:release              -> dist/release/st44-migrate-<target> + SHA256SUMS
+ */
+import { execFileSync } from "node:child_process";
+import { writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { generateEmbeddedModule } from "./embed.ts";
+
+const root = join(import.meta.dir, "..");
+
+export const releaseTargets = [
+  { target: "bun-linux-x64", suffix: "linux-x64" },
+  { target: "bun-linux-x64-musl", suffix: "linux-x64-musl" },
+  { target: "bun-linux-arm64", suffix: "linux-arm64" },
+  { target: "bun-linux-arm64-musl", suffix: "linux-arm64-musl" },
+  { target: "bun-darwin-x64", suffix: "darwin-x64" },
+  { target: "bun-darwin-arm64", suffix: "darwin-arm64" },
+] as const;
+
+function gitCommit(): string {
+  if (process.env.ST44_BUILD_COMMIT) return process.env.ST44_BUILD_COMMIT;
+  try {
+    const commit = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return dirty ? `${commit}-dirty` : commit;
+  } catch {
+    return "unknown";
+  }
+}
+
+export async function compile(options: { target?: string; outfile: string }): Promise<void> {
+  const result = await Bun.build({
+    entrypoints: [join(root, "src/bin.ts")],
+    // --bytecode needs ESM; it roughly halves start-up, which every container boot pays.
+    format: "esm",
+    bytecode: true,
+    minify: true,
+    sourcemap: "none",
+    define: {
+      ST44_BUILD_COMMIT: JSON.stringify(gitCommit()),
+      ST44_BUILD_TIME: JSON.stringify(new Date().toISOString()),
+    },
+    compile: {
+      ...(options.target === undefined ? {} : { target: options.target as never }),
+      outfile: options.outfile,
+      autoloadBunfig: false,
+      autoloadDotenv: false,
+    },
+  });
+  if (!result.success) {
+    for (const log of result.logs) console.error(log);
+    throw new Error(`compiling ${options.outfile} failed`);
+  }
+  // "Failed to generate bytecode" is only a warning but the binary then crashes: treat any warning as fatal.
+  const warnings = result.logs.filter((log) => log.level === "warning" || log.level === "error");
+  if (warnings.length > 0) {
+    for (const log of warnings) console.error(log);
+    throw new Error(`compiling ${options.outfile} produced warnings`);
+  }
+}
+
+async function writeEmbeddedModule(): Promise<void> {
+  writeFileSync(join(root, "src/source/embedded-migrations.gen.ts"), await generateEmbeddedModule());
+}
+
+if (import.meta.main) {
+  await writeEmbeddedModule();
+  mkdirSync(join(root, "dist"), { recursive: true });
+  if (process.argv.includes("--release")) {
+    const { createHash } = await import("node:crypto");
+    const { readFileSync } = await import("node:fs");
+    const outDir = join(root, "dist/release");
+    mkdirSync(outDir, { recursive: true });
+    const sums: string[] = [];
+    for (const { target, suffix } of releaseTargets) {
+      const name = `st44-migrate-${suffix}`;
+      await compile({ target, outfile: join(outDir, name) });
+      sums.push(`${createHash("sha256").update(readFileSync(join(outDir, name))).digest("hex")}  ${name}`);
+      console.error(`built dist/release/${name}`);
+    }
+    writeFileSync(join(outDir, "SHA256SUMS"), `${sums.join("\n")}\n`);
+    console.error("wrote dist/release/SHA256SUMS");
+  } else {
+    const outfile = join(root, "dist/st44-migrate");
+    await compile({ outfile });
+    console.error("built dist/st44-migrate");
+  }
+}

@@ -1,0 +1,38 @@
+import { defineCommand } from "citty";
+import { MigrateError } from "../../core/errors.ts";
+import { waitAndReadPlan } from "../../migrator.ts";
+import { statusDocument, statusTable } from "../../status-report.ts";
+import { connectionArgs, jsonArg } from "../args.ts";
+import { createContext, loadMigrations, openDatabase } from "../context.ts";
+
+export default defineCommand({
+  meta: { name: "status", description: "Show each migration's state: applied, pending, changed or unknown" },
+  args: {
+    ...connectionArgs,
+    ...jsonArg,
+    "exit-code": {
+      type: "boolean",
+      description: "Exit 6 when migrations are pending and 4 when an applied one was changed (for CI and ssh checks)",
+    },
+  },
+  async run({ args }) {
+    const context = createContext(args);
+    const migrations = await loadMigrations(context);
+    const db = openDatabase(context, { ...args, wait: args.wait ?? "0" });
+    let plan;
+    try {
+      plan = (await waitAndReadPlan({ ...db.migrator, migrations })).plan;
+    } finally {
+      await db.close();
+    }
+    process.stdout.write(args.json ? `${JSON.stringify(statusDocument(plan), null, 2)}\n` : statusTable(plan));
+    if (args["exit-code"]) {
+      if (plan.changed.length > 0) {
+        throw new MigrateError("CHECKSUM_MISMATCH", `${plan.changed.length} applied migration(s) were changed since they were applied: ${plan.changed.map((entry) => entry.version).join(", ")}. Restore the files, or accept a harmless edit with st44-migrate repair.`);
+      }
+      if (plan.pending.length > 0) {
+        throw new MigrateError("PENDING_MIGRATIONS", `${plan.pending.length} migration(s) pending: ${plan.pending.map((migration) => migration.version).join(", ")}. Run st44-migrate up.`);
+      }
+    }
+  },
+});

@@ -1,0 +1,73 @@
+import { buildInfo } from "../build-info.ts";
+import {
+  type ConnectionConfig,
+  type Env,
+  type Flags,
+  durationSetting,
+  resolveConnection,
+  resolveLogFormat,
+  stringSetting,
+} from "../config.ts";
+import { MigrateError } from "../core/errors.ts";
+import { type Migration, buildMigrationSet } from "../core/migration-set.ts";
+import { type Sql, createClient } from "../db/connection.ts";
+import { type Logger, createLogger } from "../log.ts";
+import type { MigratorOptions } from "../migrator.ts";
+import { directorySource } from "../source/directory.ts";
+import { embeddedSource } from "../source/embedded.ts";
+import type { MigrationSource } from "../source/types.ts";
+
+/** Everything a command needs, resolved from flags and the environment in one place. */
+export interface CommandContext {
+  readonly env: Env;
+  readonly log: Logger;
+  readonly source: MigrationSource;
+}
+
+export function createContext(flags: Flags, env: Env = process.env): CommandContext {
+  const log = createLogger(resolveLogFormat(flags, env, Boolean(process.stderr.isTTY)));
+  const dir = stringSetting(flags, "dir", env, "MIGRATIONS_DIR");
+  const source = dir === undefined ? embeddedSource(env.ST44_EMBEDDED_UNTIL || undefined) : directorySource(dir);
+  return { env, log, source };
+}
+
+export async function loadMigrations(context: CommandContext): Promise<readonly Migration[]> {
+  return buildMigrationSet(await context.source.load());
+}
+
+export interface DatabaseSession {
+  readonly sql: Sql;
+  readonly connection: ConnectionConfig;
+  readonly migrator: Omit<MigratorOptions, "migrations">;
+  close(): Promise<void>;
+}
+
+/** Opens the client with the run's settings; close() must be awaited before the process exits or execs. */
+export function openDatabase(context: CommandContext, flags: Flags): DatabaseSession {
+  const { env, log } = context;
+  const connection = resolveConnection(flags, env);
+  const waitMs = durationSetting(flags, "wait", env, "MIGRATE_WAIT", 60_000);
+  const lockWaitMs = durationSetting(flags, "lock-wait", env, "MIGRATE_LOCK_WAIT", 300_000);
+  const lockTimeoutMs = durationSetting(flags, "lock-timeout", env, "MIGRATE_LOCK_TIMEOUT", 10_000);
+  const statementTimeoutMs = durationSetting(flags, "statement-timeout", env, "MIGRATE_STATEMENT_TIMEOUT", 0);
+  const onUnknown = stringSetting(flags, "on-unknown", env, "MIGRATE_ON_UNKNOWN") ?? "warn";
+  if (onUnknown !== "warn" && onUnknown !== "fail") {
+    throw new MigrateError("USAGE", `--on-unknown (or MIGRATE_ON_UNKNOWN) must be warn or fail, not "${onUnknown}".`);
+  }
+  const sql = createClient(connection, {
+    lockTimeoutMs,
+    statementTimeoutMs,
+    connectTimeoutSeconds: Math.max(1, Math.min(10, Math.ceil(waitMs / 1000) || 10)),
+    log,
+  });
+  return {
+    sql,
+    connection,
+    migrator: { sql, connection, log, waitMs, lockWaitMs, onUnknown },
+    close: () => sql.end({ timeout: 5 }),
+  };
+}
+
+export function describeBuild(): string {
+  return `st44-migrate ${buildInfo.version} (${buildInfo.commit})`;
+}

@@ -1,0 +1,124 @@
+import { type ArgsDef, type CommandDef, defineCommand, renderUsage, runCommand } from "citty";
+import { buildInfo } from "../build-info.ts";
+import { ExitCode, MigrateError, isMigrateError } from "../core/errors.ts";
+import { type Logger, createLogger } from "../log.ts";
+import { resolveLogFormat } from "../config.ts";
+
+/** Subcommands load lazily: `--help` and `version` never load the database driver. */
+const subCommands = {
+  up: () => import("./commands/up.ts").then((module) => module.default as CommandDef<ArgsDef>),
+  status: () => import("./commands/status.ts").then((module) => module.default as CommandDef<ArgsDef>),
+  version: () => import("./commands/version.ts").then((module) => module.default as CommandDef<ArgsDef>),
+} satisfies Record<string, () => Promise<CommandDef<ArgsDef>>>;
+
+export const rootCommand = defineCommand({
+  meta: {
+    name: "st44-migrate",
+    version: buildInfo.version,
+    description: "PostgreSQL migrations for st44: apply under a lock, report status, then start the API",
+  },
+  subCommands,
+});
+
+/** Arguments after `--` belong to the command `run` starts, never to us (citty would read --help there). */
+export function splitAtDoubleDash(argv: readonly string[]): { own: string[]; passthrough: string[] | null } {
+  const index = argv.indexOf("--");
+  return index === -1 ? { own: [...argv], passthrough: null } : { own: argv.slice(0, index), passthrough: argv.slice(index + 1) };
+}
+
+async function resolveCommand(own: readonly string[]): Promise<{ name: string | null; command: CommandDef<ArgsDef> }> {
+  const name = own.find((arg) => !arg.startsWith("-")) ?? null;
+  if (name === null) return { name, command: rootCommand as CommandDef<ArgsDef> };
+  const load = Object.hasOwn(subCommands, name) ? subCommands[name as keyof typeof subCommands] : undefined;
+  if (!load) {
+    throw new MigrateError("USAGE", `Unknown command "${name}". Commands: ${Object.keys(subCommands).join(", ")}. See st44-migrate --help.`);
+  }
+  return { name, command: await load() };
+}
+
+/** citty ignores unknown flags and takes a missing value as empty; both hide typos, so refuse them. */
+async function checkFlags(name: string, command: CommandDef<ArgsDef>, args: readonly string[]): Promise<void> {
+  const definitions = (typeof command.args === "function" ? await command.args() : await command.args) ?? {};
+  const byName = new Map<string, ArgsDef[string]>();
+  for (const [key, definition] of Object.entries(definitions)) {
+    byName.set(key, definition);
+    const aliases = "alias" in definition ? definition.alias : undefined;
+    for (const alias of aliases === undefined ? [] : Array.isArray(aliases) ? aliases : [aliases]) byName.set(alias, definition);
+  }
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index] ?? "";
+    if (!arg.startsWith("-") || arg === "-") continue;
+    const [flag = "", inlineValue] = arg.replace(/^--?/, "").split(/=(.*)/s, 2);
+    const definition = byName.get(flag) ?? (flag.startsWith("no-") ? byName.get(flag.slice(3)) : undefined);
+    if (!definition) {
+      throw new MigrateError("USAGE", `Unknown flag ${arg.split("=")[0]} for "st44-migrate ${name}". See st44-migrate ${name} --help for its flags.`);
+    }
+    if (definition.type === "string") {
+      const value = inlineValue ?? args[index + 1];
+      if (value === undefined || value === "" || (inlineValue === undefined && value.startsWith("--"))) {
+        throw new MigrateError("USAGE", `Flag --${flag} needs a value (${"valueHint" in definition ? definition.valueHint : "a value"}). See st44-migrate ${name} --help.`);
+      }
+      if (inlineValue === undefined) index++;
+    }
+  }
+}
+
+function printError(error: unknown, log: Logger): number {
+  const migrateError = isMigrateError(error)
+    ? error
+    : new MigrateError("INTERNAL", `Unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}. This is a bug in st44-migrate; please report it with this output.`);
+  log.error([`[${migrateError.code}] ${migrateError.message}`, ...migrateError.details].join("\n"), {
+    event: "error",
+    code: migrateError.code,
+    exit_code: migrateError.exitCode,
+  });
+  return migrateError.exitCode;
+}
+
+async function flush(): Promise<void> {
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write("", () => resolve()))));
+}
+
+/** Runs the CLI and returns the exit code; the caller exits. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const { own, passthrough } = splitAtDoubleDash(argv);
+  let log: Logger;
+  try {
+    log = createLogger(resolveLogFormat(parseLogFormatFlag(own), process.env, Boolean(process.stderr.isTTY)));
+  } catch (error) {
+    log = createLogger("plain");
+    return printError(error, log);
+  }
+  try {
+    if (own.length === 1 && (own[0] === "--version" || own[0] === "-v")) {
+      process.stdout.write(`${buildInfo.version}\n`);
+      return ExitCode.ok;
+    }
+    const { name, command } = await resolveCommand(own);
+    if (own.includes("--help") || own.includes("-h") || name === null) {
+      const usage = await renderUsage(command, name === null ? undefined : (rootCommand as CommandDef<ArgsDef>));
+      (name === null && !own.includes("--help") && !own.includes("-h") ? process.stderr : process.stdout).write(`${usage}\n`);
+      return name === null && !own.includes("--help") && !own.includes("-h") ? ExitCode.usage : ExitCode.ok;
+    }
+    const rest = own.slice(own.indexOf(name) + 1);
+    await checkFlags(name, command, rest);
+    await runCommand(command, { rawArgs: rest, data: { passthrough } });
+    return ExitCode.ok;
+  } catch (error) {
+    return printError(error, log);
+  }
+}
+
+function parseLogFormatFlag(own: readonly string[]): Record<string, unknown> {
+  const index = own.findIndex((arg) => arg === "--log-format" || arg.startsWith("--log-format="));
+  if (index === -1) return {};
+  const arg = own[index] ?? "";
+  return { "log-format": arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : own[index + 1] };
+}
+
+export async function runCli(argv: readonly string[]): Promise<never> {
+  const code = await main(argv);
+  await flush();
+  process.exit(code);
+}
+

@@ -1,0 +1,198 @@
+import { readFileSync } from "node:fs";
+import { MigrateError } from "./core/errors.ts";
+
+export type SslMode = "disable" | "prefer" | "require" | "verify-full";
+const SSL_MODES: readonly SslMode[] = ["disable", "prefer", "require", "verify-full"];
+
+export interface ConnectionConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly username: string;
+  /** Never logged: redact() knows it. */
+  readonly password: string | undefined;
+  readonly sslMode: SslMode;
+  /** PEM file with the CA that signed the server certificate (verify-full). */
+  readonly sslRootCert: string | undefined;
+  /** postgres://user@host:port/db, without the password, for logs. */
+  readonly display: string;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Flags as citty hands them over: strings, booleans or absent. */
+export type Flags = Readonly<Record<string, unknown>>;
+
+function flagOrEnv(flags: Flags, flag: string, env: Env, variable: string): string | undefined {
+  const fromFlag = flags[flag];
+  if (typeof fromFlag === "string" && fromFlag !== "") return fromFlag;
+  if (typeof fromFlag === "number") return String(fromFlag);
+  const fromEnv = env[variable];
+  return fromEnv === undefined || fromEnv === "" ? undefined : fromEnv;
+}
+
+/**
+ * Resolves where the database is: --url, else DATABASE_URL, else the DB_*
+ * variables. Errors name the variable to set and never echo a password.
+ */
+export function resolveConnection(flags: Flags, env: Env): ConnectionConfig {
+  const url = flagOrEnv(flags, "url", env, "DATABASE_URL");
+  const passwordFile = env.DB_PASSWORD_FILE || undefined;
+  const passwordFromFile = passwordFile === undefined ? undefined : readPasswordFile(passwordFile);
+  const sslRootCert = env.DB_SSLROOTCERT || undefined;
+  const envSslMode = env.DB_SSLMODE || undefined;
+
+  if (url !== undefined) {
+    const source = typeof flags.url === "string" && flags.url !== "" ? "--url" : "DATABASE_URL";
+    const parsed = parseDatabaseUrl(url, source);
+    const sslMode = parseSslMode(parsed.params.get("sslmode") ?? envSslMode ?? "prefer", parsed.params.has("sslmode") ? `sslmode in ${source}` : "DB_SSLMODE");
+    return finish({
+      host: parsed.host,
+      port: parsed.port,
+      database: parsed.database,
+      username: parsed.username,
+      password: parsed.password ?? passwordFromFile ?? (env.DB_PASSWORD || undefined),
+      sslMode,
+      sslRootCert: parsed.params.get("sslrootcert") ?? sslRootCert,
+    });
+  }
+
+  const host = env.DB_HOST;
+  const database = env.DB_NAME;
+  const username = env.DB_USER;
+  if (!host || !database || !username) {
+    const missing = [!host && "DB_HOST", !database && "DB_NAME", !username && "DB_USER"].filter(Boolean).join(", ");
+    throw new MigrateError(
+      "CONFIG_MISSING",
+      `No database configured: set DATABASE_URL (for example postgres://st44@db:5432/st44) or pass --url, or set DB_HOST, DB_NAME and DB_USER (missing: ${missing}), with DB_PASSWORD or DB_PASSWORD_FILE for the password.`,
+    );
+  }
+  return finish({
+    host,
+    port: parsePort(env.DB_PORT ?? "5432", "DB_PORT"),
+    database,
+    username,
+    password: passwordFromFile ?? (env.DB_PASSWORD || undefined),
+    sslMode: parseSslMode(envSslMode ?? "prefer", "DB_SSLMODE"),
+    sslRootCert,
+  });
+}
+
+function finish(config: Omit<ConnectionConfig, "display">): ConnectionConfig {
+  if (config.sslRootCert !== undefined && config.sslMode !== "verify-full") {
+    // A CA file only means something when the server certificate is verified.
+  }
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const display = `postgres://${encodeURIComponent(config.username)}@${host}:${config.port}/${encodeURIComponent(config.database)}`;
+  return { ...config, display };
+}
+
+interface ParsedUrl {
+  host: string;
+  port: number;
+  database: string;
+  username: string;
+  password: string | undefined;
+  params: URLSearchParams;
+}
+
+function parseDatabaseUrl(url: string, source: string): ParsedUrl {
+  const example = "postgres://USER:PASSWORD@HOST:5432/DATABASE";
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // The text itself may hold a password: describe it, never print it.
+    throw new MigrateError(
+      "CONFIG_INVALID",
+      `${source} is not a valid URL (its value is not shown because it may contain a password). Use the form ${example}; percent-encode special characters in the password (for example @ as %40).`,
+    );
+  }
+  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
+    throw new MigrateError(
+      "CONFIG_INVALID",
+      `${source} must start with postgres:// or postgresql:// (it starts with ${parsed.protocol}//). Use the form ${example}.`,
+    );
+  }
+  const host = decodeURIComponent(parsed.hostname).replace(/^\[(.*)\]$/, "$1");
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""));
+  const username = decodeURIComponent(parsed.username);
+  if (!host || !database || !username) {
+    const missing = [!username && "the user", !host && "the host", !database && "the database name"].filter(Boolean).join(", ");
+    throw new MigrateError("CONFIG_INVALID", `${source} lacks ${missing}. Use the form ${example}.`);
+  }
+  return {
+    host,
+    port: parsed.port === "" ? 5432 : parsePort(parsed.port, source),
+    database,
+    username,
+    password: parsed.password === "" ? undefined : decodeURIComponent(parsed.password),
+    params: parsed.searchParams,
+  };
+}
+
+function parsePort(value: string, source: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port < 1 || port > 65535) {
+    throw new MigrateError("CONFIG_INVALID", `${source} must be a port number from 1 to 65535, not "${value}".`);
+  }
+  return port;
+}
+
+function parseSslMode(value: string, source: string): SslMode {
+  if ((SSL_MODES as readonly string[]).includes(value)) return value as SslMode;
+  throw new MigrateError(
+    "CONFIG_INVALID",
+    `${source} is "${value}"; it must be one of ${SSL_MODES.join(", ")}. Use require or verify-full in production, disable for a local server without TLS.`,
+  );
+}
+
+function readPasswordFile(path: string): string {
+  try {
+    return readFileSync(path, "utf8").replace(/\r?\n$/, "");
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? "unreadable";
+    throw new MigrateError(
+      "CONFIG_INVALID",
+      `DB_PASSWORD_FILE points at ${path}, which cannot be read (${reason}). Mount the secret file there and make it readable by this user, or unset DB_PASSWORD_FILE and use DB_PASSWORD.`,
+    );
+  }
+}
+
+/**
+ * Parses a duration: a number of seconds, or a number with ms, s or m.
+ * Returns milliseconds.
+ */
+export function parseDuration(value: string, source: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+  if (!match || match[1] === undefined) {
+    throw new MigrateError(
+      "USAGE",
+      `${source} must be a duration in seconds (for example 30, 1.5, 500ms or 2m), not "${value}".`,
+    );
+  }
+  const amount = Number(match[1]);
+  const unit = match[2] ?? "s";
+  return Math.round(unit === "ms" ? amount : unit === "m" ? amount * 60_000 : amount * 1000);
+}
+
+/** A duration from a flag, else an env variable, else the default (ms). */
+export function durationSetting(flags: Flags, flag: string, env: Env, variable: string, defaultMs: number): number {
+  const value = flagOrEnv(flags, flag, env, variable);
+  if (value === undefined) return defaultMs;
+  const source = typeof flags[flag] === "string" && flags[flag] !== "" ? `--${flag}` : variable;
+  return parseDuration(value, source);
+}
+
+export function stringSetting(flags: Flags, flag: string, env: Env, variable: string): string | undefined {
+  return flagOrEnv(flags, flag, env, variable);
+}
+
+export type LogFormat = "pretty" | "plain" | "json";
+
+export function resolveLogFormat(flags: Flags, env: Env, isTTY: boolean): LogFormat {
+  const value = flagOrEnv(flags, "log-format", env, "LOG_FORMAT");
+  if (value === undefined) return isTTY ? "pretty" : "plain";
+  if (value === "pretty" || value === "plain" || value === "json") return value;
+  throw new MigrateError("USAGE", `--log-format (or LOG_FORMAT) must be pretty, plain or json, not "${value}".`);
+}

@@ -1,0 +1,143 @@
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import postgres from "postgres";
+import type { ConnectionConfig } from "../config.ts";
+import { MigrateError } from "../core/errors.ts";
+import type { Logger } from "../log.ts";
+import { registerSecret } from "../log.ts";
+
+export type Sql = postgres.Sql<Record<string, never>>;
+
+export interface ClientOptions {
+  /** Session lock_timeout (ms): a migration waiting this long for a table lock fails instead of queueing. */
+  readonly lockTimeoutMs?: number;
+  /** Session statement_timeout (ms), 0 for none. */
+  readonly statementTimeoutMs?: number;
+  /** How long one connection attempt may take (seconds). */
+  readonly connectTimeoutSeconds?: number;
+  readonly max?: number;
+  readonly log?: Logger;
+}
+
+/** Passes the parts, never a URL, so the driver has no connection string to echo. */
+export function createClient(config: ConnectionConfig, options: ClientOptions = {}): Sql {
+  registerSecret(config.password);
+  const connection: Record<string, string | number> = {
+    application_name: `st44-migrate@${hostname()}`.slice(0, 63),
+  };
+  if (options.lockTimeoutMs !== undefined) connection.lock_timeout = options.lockTimeoutMs;
+  if (options.statementTimeoutMs !== undefined) connection.statement_timeout = options.statementTimeoutMs;
+  const log = options.log;
+  return postgres({
+    host: config.host,
+    port: config.port,
+    database: config.database,
+    username: config.username,
+    password: config.password,
+    ssl: sslOption(config),
+    // One reserved connection holds the migration lock; the spare serves other reads.
+    max: options.max ?? 2,
+    connect_timeout: options.connectTimeoutSeconds ?? 10,
+    idle_timeout: 0,
+    // The runner needs no custom type parsers: skipping the type fetch saves a round trip.
+    fetch_types: false,
+    prepare: false,
+    debug: false,
+    connection,
+    onnotice: (notice) => {
+      // Notices of an applied migration are worth seeing; "already exists, skipping" is noise at info.
+      log?.debug(`server notice: ${notice.message}`, { severity: String(notice.severity ?? ""), code: String(notice.code ?? "") });
+    },
+  }) as unknown as Sql;
+}
+
+function sslOption(config: ConnectionConfig): postgres.Options<Record<string, never>>["ssl"] {
+  switch (config.sslMode) {
+    case "disable":
+      return false;
+    case "prefer":
+      return "prefer";
+    case "require":
+      return "require";
+    case "verify-full": {
+      if (config.sslRootCert === undefined) return "verify-full";
+      let ca: string;
+      try {
+        ca = readFileSync(config.sslRootCert, "utf8");
+      } catch (error) {
+        throw new MigrateError(
+          "CONFIG_INVALID",
+          `DB_SSLROOTCERT points at ${config.sslRootCert}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? "unreadable"}). Give the path of the PEM file of the CA that signed the server certificate.`,
+        );
+      }
+      return { ca, rejectUnauthorized: true, servername: config.host };
+    }
+  }
+}
+
+/** SQLSTATE classes and driver codes that mean "not ready yet, try again". */
+function isTransient(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? "";
+  return (
+    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND", "CONNECT_TIMEOUT", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "EPIPE"].includes(code) ||
+    code === "57P03" || // the database system is starting up / shutting down
+    code.startsWith("08") // connection exception
+  );
+}
+
+/** Turns a connection failure into the error the user can act on. */
+export function connectionError(error: unknown, config: ConnectionConfig, waitedMs: number): MigrateError {
+  const code = (error as { code?: string }).code ?? "";
+  const reason = (error as Error).message ?? String(error);
+  const where = `${config.display} (sslmode=${config.sslMode})`;
+  if (code === "28P01" || code === "28000") {
+    return new MigrateError(
+      "DB_AUTH_FAILED",
+      `The database at ${where} refused the login: ${reason}. Check DB_USER and DB_PASSWORD (or DB_PASSWORD_FILE, or the user and password in DATABASE_URL), and that pg_hba.conf allows this client.`,
+      { cause: error },
+    );
+  }
+  if (code === "3D000") {
+    return new MigrateError(
+      "DB_NOT_FOUND",
+      `The server at ${where} has no database "${config.database}". Create it (createdb ${config.database}) or fix DB_NAME / the database name in DATABASE_URL.`,
+      { cause: error },
+    );
+  }
+  const waited = waitedMs > 0 ? ` after waiting ${(waitedMs / 1000).toFixed(1)} s` : "";
+  return new MigrateError(
+    "DB_UNREACHABLE",
+    `Cannot connect to the database at ${where}${waited}: ${reason}${code && !reason.includes(code) ? ` (${code})` : ""}. Check that the server is running and reachable from here, that DB_HOST/DB_PORT (or DATABASE_URL) are right, and raise --wait if it starts slowly.`,
+    { cause: error },
+  );
+}
+
+/**
+ * Waits until the server accepts a connection, retrying transient failures
+ * with exponential backoff (0.25 s doubling to 5 s) until `waitMs` has passed.
+ * Authentication and missing-database errors are final at once.
+ */
+export async function waitForDatabase<T>(
+  connect: () => Promise<T>,
+  config: ConnectionConfig,
+  waitMs: number,
+  log: Logger,
+): Promise<T> {
+  const started = Date.now();
+  let delay = 250;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connect();
+    } catch (error) {
+      const waited = Date.now() - started;
+      if (!isTransient(error) || waited + delay > waitMs) throw connectionError(error, config, waited);
+      log.info(`database at ${config.display} not ready (${(error as Error).message}); retry ${attempt} in ${(delay / 1000).toFixed(2)} s`, {
+        event: "wait_for_database",
+        attempt,
+        delay_ms: delay,
+      });
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import type postgres from "postgres";
+import { MigrateError } from "../core/errors.ts";
+import type { AppliedRow } from "../core/plan.ts";
+
+/** Anything that runs queries: the pool, a reserved connection, a transaction. */
+export type Queryable = postgres.Sql<Record<string, never>> | postgres.ReservedSql<Record<string, never>>;
+
+export const TRACKING_TABLE = "schema_migrations";
+
+export type TrackingState =
+  /** No table yet: everything is pending. */
+  | { readonly kind: "missing"; readonly rows: readonly AppliedRow[] }
+  /** The hand-made three-column table: its rows count as applied; `up` adds the runner's columns. */
+  | { readonly kind: "legacy"; readonly rows: readonly AppliedRow[] }
+  | { readonly kind: "ready"; readonly rows: readonly AppliedRow[] };
+
+interface RowShape {
+  version: string;
+  name: string;
+  applied_at: Date;
+  checksum: string | null;
+  duration_ms: number | null;
+  has_down: boolean;
+}
+
+function toRow(row: RowShape): AppliedRow {
+  return {
+    version: row.version.trim(),
+    name: row.name,
+    appliedAt: row.applied_at,
+    checksum: row.checksum,
+    durationMs: row.duration_ms,
+    hasDown: row.has_down,
+  };
+}
+
+/**
+ * One round trip in the common case: read the runner's columns; the error
+ * for a missing table or missing column tells which older shape is there.
+ */
+export async function readTracking(db: Queryable): Promise<TrackingState> {
+  try {
+    const rows = await db.unsafe<RowShape[]>(
+      `select version, name, applied_at, checksum, duration_ms, down_sql is not null as has_down from ${TRACKING_TABLE}`,
+    );
+    return { kind: "ready", rows: rows.map(toRow) };
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "42P01") return { kind: "missing", rows: [] };
+    if (code === "42501") throw permissionDenied(error, "read");
+    if (code !== "42703") throw error;
+  }
+  try {
+    const rows = await db.unsafe<RowShape[]>(
+      `select version::text as version, name::text as name, applied_at, null::text as checksum, null::int as duration_ms, false as has_down from ${TRACKING_TABLE}`,
+    );
+    return { kind: "legacy", rows: rows.map(toRow) };
+  } catch (error) {
+    throw new MigrateError(
+      "TRACKING_TABLE_INVALID",
+      `The table ${TRACKING_TABLE} exists but lacks the columns version, name and applied_at (${(error as Error).message}). It was not made by st44-migrate or by migration 000; rename it (ALTER TABLE ${TRACKING_TABLE} RENAME TO ${TRACKING_TABLE}_old) and run st44-migrate again.`,
+      { cause: error },
+    );
+  }
+}
+
+function permissionDenied(error: unknown, action: "read" | "create"): MigrateError {
+  const grant =
+    action === "read"
+      ? `GRANT SELECT ON ${TRACKING_TABLE} TO <this user>`
+      : "GRANT CREATE ON SCHEMA public TO <this user> (or run as the schema owner)";
+  return new MigrateError(
+    "DB_PERMISSION_DENIED",
+    `The database user may not ${action} the tracking table ${TRACKING_TABLE}: ${(error as Error).message}. Run as the role that owns the schema, or ${grant}.`,
+    { cause: error },
+  );
+}
+
+/**
+ * Creates the tracking table, or adopts the legacy one in place: adds the
+ * runner's columns and widens version, keeping every row. Idempotent; run
+ * under the migration lock, in one transaction.
+ */
+export async function ensureTrackingTable(db: postgres.ReservedSql<Record<string, never>>): Promise<void> {
+  try {
+    await db.unsafe(`
+      begin;
+      create table if not exists ${TRACKING_TABLE} (
+        version varchar(255) primary key,
+        name varchar(255) not null,
+        applied_at timestamptz not null default now()
+      );
+      alter table ${TRACKING_TABLE}
+        add column if not exists checksum char(64),
+        add column if not exists duration_ms integer,
+        add column if not exists applied_by text default current_user,
+        add column if not exists runner text,
+        add column if not exists down_sql text;
+      do $st44$
+      begin
+        if (select character_maximum_length from information_schema.columns
+            where table_schema = current_schema() and table_name = '${TRACKING_TABLE}' and column_name = 'version') < 255 then
+          alter table ${TRACKING_TABLE} alter column version type varchar(255);
+        end if;
+      end
+      $st44$;
+      create index if not exists idx_${TRACKING_TABLE}_applied_at on ${TRACKING_TABLE} (applied_at);
+      commit;
+    `);
+  } catch (error) {
+    await db.unsafe("rollback").catch(() => {});
+    if ((error as { code?: string }).code === "42501") throw permissionDenied(error, "create");
+    throw error;
+  }
+}
+
+/** SQL expression giving a version's key (digits without leading zeros), as versionKey() does. */
+export const VERSION_KEY_SQL = "coalesce(nullif(ltrim(btrim(version), '0'), ''), '0')";

@@ -1,0 +1,38 @@
+import type { Plan } from "./core/plan.ts";
+
+/** The machine-readable status (status --json, and the base of the health document). */
+export function statusDocument(plan: Plan) {
+  return {
+    applied: plan.applied.map((entry) => entry.version),
+    pending: plan.pending.map((migration) => migration.version),
+    latest: plan.latestApplied,
+    expected_latest: plan.latestKnown,
+    changed: plan.changed.map((entry) => entry.version),
+    unknown: plan.unknown.map((entry) => entry.version),
+    migrations: plan.entries.map((entry) => ({
+      version: entry.version,
+      name: entry.name,
+      state: entry.state,
+      applied_at: entry.row?.appliedAt.toISOString() ?? null,
+      duration_ms: entry.row?.durationMs ?? null,
+      file: entry.migration?.fileName ?? null,
+    })),
+  };
+}
+
+/** A fixed-width table for people (status without --json). */
+export function statusTable(plan: Plan): string {
+  const header = ["VERSION", "NAME", "STATE", "APPLIED AT", "DURATION"];
+  const rows = plan.entries.map((entry) => [
+    entry.version,
+    entry.name,
+    entry.state,
+    entry.row ? entry.row.appliedAt.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z") : "-",
+    entry.row?.durationMs == null ? "-" : `${entry.row.durationMs} ms`,
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)));
+  const format = (cells: readonly string[]) =>
+    cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd();
+  const summary = `${plan.applied.length} applied, ${plan.pending.length} pending, ${plan.changed.length} changed, ${plan.unknown.length} unknown; latest ${plan.latestApplied ?? "none"} of ${plan.latestKnown ?? "none"}`;
+  return [format(header), ...rows.map(format), "", summary, ""].join("\n");
+}
