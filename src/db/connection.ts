@@ -85,6 +85,17 @@ function isTransient(error: unknown): boolean {
   );
 }
 
+/**
+ * A query error from a server that let us in (a PostgresError carries a
+ * severity): not a connection problem, so it is the caller's to report.
+ * Login and missing-database errors come as PostgresErrors too but are
+ * connection failures.
+ */
+function isQueryError(error: unknown): boolean {
+  const { severity, code } = error as { severity?: string; code?: string };
+  return severity !== undefined && !["28P01", "28000", "3D000"].includes(code ?? "");
+}
+
 /** Turns a connection failure into the error the user can act on. */
 export function connectionError(error: unknown, config: ConnectionConfig, waitedMs: number): MigrateError {
   const code = (error as { code?: string }).code ?? "";
@@ -129,14 +140,17 @@ export async function waitForDatabase<T>(
     try {
       return await connect();
     } catch (error) {
+      if (error instanceof MigrateError) throw error;
       const waited = Date.now() - started;
-      if (!isTransient(error) || waited + delay > waitMs) throw connectionError(error, config, waited);
-      log.info(`database at ${config.display} not ready (${(error as Error).message}); retry ${attempt} in ${(delay / 1000).toFixed(2)} s`, {
+      if (!isTransient(error) && isQueryError(error)) throw error;
+      if (!isTransient(error) || waited >= waitMs) throw connectionError(error, config, waited);
+      const pause = Math.min(delay, waitMs - waited);
+      log.info(`database at ${config.display} not ready (${(error as Error).message}); retry ${attempt} in ${(pause / 1000).toFixed(2)} s`, {
         event: "wait_for_database",
         attempt,
-        delay_ms: delay,
+        delay_ms: pause,
       });
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await new Promise((resolve) => setTimeout(resolve, pause));
       delay = Math.min(delay * 2, 5000);
     }
   }
