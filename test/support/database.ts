@@ -62,3 +62,9 @@ export async function tablesOf(sql: TestSql): Promise<string[]> {
     where table_schema = 'public' and table_type = 'BASE TABLE' order by table_name`;
   return rows.map((row) => row.table_name);
 }
+
+/** A dedicated connection. postgres.js 3.4.9's reserve() hangs on a pool with no open connection, so open one first. */
+export async function reserveConnection(sql: TestSql): Promise<postgres.ReservedSql<Record<string, never>>> {
+  await sql`select 1`;
+  return sql.reserve();
+}

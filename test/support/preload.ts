@@ -5,7 +5,7 @@
  * (test/support/database.ts). Also isolates the environment: no stray
  * DATABASE_URL or DB_* of the developer's shell can reach a test.
  */
-import { afterAll } from "bun:test";
+import { afterAll, setDefaultTimeout } from "bun:test";
 import { startEmbeddedPostgres } from "./embedded-postgres.ts";
 
 for (const name of Object.keys(process.env)) {
@@ -14,6 +14,8 @@ for (const name of Object.keys(process.env)) {
   }
 }
 process.env.NO_COLOR = "1";
+// Database tests spawn processes and wait on locks; 5 s (the default) is too tight on a loaded 2-core CI.
+setDefaultTimeout(60_000);
 
 if (!process.env.TEST_DATABASE_URL) {
   const server = await startEmbeddedPostgres({ password: "test-secret-pw" });
