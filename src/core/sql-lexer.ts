@@ -34,6 +34,7 @@ export function scanSql(text: string): ScanResult {
   let statementStart = -1;
   let keywords: string[] = [];
   let blockDepth = 0; // BEGIN ... END depth inside CREATE FUNCTION/PROCEDURE bodies
+  let parenDepth = 0; // "begin" inside parentheses is a parameter or column name, not a block
   let unterminated: ScanResult["unterminated"] = null;
 
   const isRoutineDefinition = (): boolean => {
@@ -49,6 +50,7 @@ export function scanSql(text: string): ScanResult {
     statementStart = -1;
     keywords = [];
     blockDepth = 0;
+    parenDepth = 0;
   };
   const markStart = (offset: number): void => {
     if (statementStart === -1) statementStart = offset;
@@ -165,7 +167,7 @@ export function scanSql(text: string): ScanResult {
       while (end < length && isIdentChar(text.charAt(end))) end++;
       const word = text.slice(index, end).toUpperCase();
       if (keywords.length < 6) keywords.push(word);
-      if (isRoutineDefinition()) {
+      if (parenDepth === 0 && isRoutineDefinition()) {
         if (word === "BEGIN" || word === "CASE") blockDepth++;
         else if (word === "END" && blockDepth > 0) blockDepth--;
       }
@@ -173,6 +175,8 @@ export function scanSql(text: string): ScanResult {
       lastContentEnd = index;
       continue;
     }
+    if (ch === "(") parenDepth++;
+    else if (ch === ")" && parenDepth > 0) parenDepth--;
     index++;
     lastContentEnd = index;
   }
@@ -189,18 +193,20 @@ export function isTransactionControl(statement: SqlStatement): boolean {
 }
 
 /**
- * Replaces the file's own top-level BEGIN/COMMIT statements with spaces of
- * the same length, so the rest runs inside the runner's transaction and the
- * server's error positions still point into the original text.
+ * Replaces the file's own top-level BEGIN/COMMIT statements with spaces (one
+ * per character), so the rest runs inside the runner's transaction and the
+ * server's error positions, counted in characters, still point into the
+ * original text.
  */
 export function blankTransactionControl(sql: string): { text: string; blanked: number } {
   const { statements } = scanSql(sql);
   let text = sql;
   let blanked = 0;
-  for (const statement of statements) {
+  // Last to first, so earlier offsets stay valid; one space per code point, as the server counts.
+  for (const statement of [...statements].reverse()) {
     if (!isTransactionControl(statement)) continue;
     const span = text.slice(statement.start, statement.endWithTerminator);
-    text = text.slice(0, statement.start) + span.replace(/[^\n]/g, " ") + text.slice(statement.endWithTerminator);
+    text = text.slice(0, statement.start) + span.replace(/[^\n]/gu, " ") + text.slice(statement.endWithTerminator);
     blanked++;
   }
   return { text, blanked };

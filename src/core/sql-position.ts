@@ -15,15 +15,17 @@ export interface SourcePosition {
  * server does.
  */
 export function locateInFile(fileText: string, queryOffset: number, serverPosition: number): SourcePosition | null {
-  if (!Number.isInteger(serverPosition) || serverPosition < 1) return null;
+  if (!Number.isInteger(serverPosition) || serverPosition < 1 || queryOffset > fileText.length) return null;
   // Walk code points from the query start to find the UTF-16 index of the position.
   let index = queryOffset;
-  for (let remaining = serverPosition - 1; remaining > 0 && index < fileText.length; remaining--) {
+  let remaining = serverPosition - 1;
+  for (; remaining > 0 && index < fileText.length; remaining--) {
     const code = fileText.codePointAt(index) ?? 0;
     index += code > 0xffff ? 2 : 1;
   }
-  if (index > fileText.length) return null;
-  const lineStart = fileText.lastIndexOf("\n", index - 1) + 1;
+  // Position length+1 is "at end of input"; anything further is not in this file.
+  if (remaining > 0) return null;
+  const lineStart = index === 0 ? 0 : fileText.lastIndexOf("\n", index - 1) + 1;
   const lineEndIndex = fileText.indexOf("\n", index);
   const lineEnd = lineEndIndex === -1 ? fileText.length : lineEndIndex;
   let line = 1;
