@@ -43,7 +43,7 @@ export interface DatabaseSession {
 }
 
 /** Opens the client with the run's settings; close() must be awaited before the process exits or execs. */
-export function openDatabase(context: CommandContext, flags: Flags): DatabaseSession {
+export function openDatabase(context: CommandContext, flags: Flags, clientOverrides: { connectTimeoutSeconds?: number } = {}): DatabaseSession {
   const { env, log } = context;
   const connection = resolveConnection(flags, env);
   const waitMs = durationSetting(flags, "wait", env, "MIGRATE_WAIT", 60_000);
@@ -57,7 +57,7 @@ export function openDatabase(context: CommandContext, flags: Flags): DatabaseSes
   const sql = createClient(connection, {
     lockTimeoutMs,
     statementTimeoutMs,
-    connectTimeoutSeconds: Math.max(1, Math.min(10, Math.ceil(waitMs / 1000) || 10)),
+    connectTimeoutSeconds: clientOverrides.connectTimeoutSeconds ?? Math.max(1, Math.min(10, Math.ceil(waitMs / 1000) || 10)),
     log,
   });
   return {

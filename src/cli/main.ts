@@ -7,7 +7,9 @@ import { resolveLogFormat } from "../config.ts";
 /** Subcommands load lazily: `--help` and `version` never load the database driver. */
 const subCommands = {
   up: () => import("./commands/up.ts").then((module) => module.default as CommandDef<ArgsDef>),
+  run: () => import("./commands/run.ts").then((module) => module.default as CommandDef<ArgsDef>),
   status: () => import("./commands/status.ts").then((module) => module.default as CommandDef<ArgsDef>),
+  health: () => import("./commands/health.ts").then((module) => module.default as CommandDef<ArgsDef>),
   version: () => import("./commands/version.ts").then((module) => module.default as CommandDef<ArgsDef>),
 } satisfies Record<string, () => Promise<CommandDef<ArgsDef>>>;
 
@@ -102,8 +104,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const rest = own.slice(own.indexOf(name) + 1);
     await checkFlags(name, command, rest);
-    await runCommand(command, { rawArgs: rest, data: { passthrough } });
-    return ExitCode.ok;
+    const { result } = await runCommand(command, { rawArgs: rest, data: { passthrough } });
+    // A command returns its exit code when it is not an error (health: 1 = unhealthy).
+    return typeof result === "number" ? result : ExitCode.ok;
   } catch (error) {
     return printError(error, log);
   }

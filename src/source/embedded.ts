@@ -1,4 +1,4 @@
-import type { MigrationFile } from "../core/migration-set.ts";
+import { type Migration, type MigrationFile, buildMigrationSet } from "../core/migration-set.ts";
 import { embeddedMigrations } from "./embedded-migrations.gen.ts";
 import type { MigrationSource } from "./types.ts";
 
@@ -16,4 +16,9 @@ export function embeddedSource(until?: string): MigrationSource {
     description: `embedded (${files.length} files)`,
     load: async () => files,
   };
+}
+
+/** The migrations this build embeds, parsed: what an application passes to the health check. */
+export function bundledMigrations(): Migration[] {
+  return buildMigrationSet(embeddedMigrations);
 }

@@ -1,0 +1,30 @@
+import { defineCommand } from "citty";
+import { durationSetting } from "../../config.ts";
+import { checkDatabaseHealth } from "../../health.ts";
+import { connectionArgs } from "../args.ts";
+import { createContext, loadMigrations, openDatabase } from "../context.ts";
+
+/** Exit codes follow Docker's HEALTHCHECK: 0 healthy (or degraded), 1 unhealthy. */
+export default defineCommand({
+  meta: { name: "health", description: "Print the /health/database document; exit 0 when healthy or degraded, 1 when unhealthy" },
+  args: {
+    url: connectionArgs.url,
+    dir: connectionArgs.dir,
+    "log-format": connectionArgs["log-format"],
+    timeout: { type: "string", valueHint: "SECONDS", description: "Upper bound for the check (default: HEALTH_TIMEOUT or 2)" },
+  },
+  async run({ args }) {
+    const context = createContext(args);
+    const migrations = await loadMigrations(context);
+    const timeoutMs = durationSetting(args, "timeout", context.env, "HEALTH_TIMEOUT", 2000);
+    const db = openDatabase(context, { ...args, wait: "0" }, { connectTimeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)) });
+    try {
+      const report = await checkDatabaseHealth({ sql: db.sql, migrations, timeoutMs });
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      return report.status === "unhealthy" ? 1 : 0;
+    } finally {
+      // A server that does not answer must not hold the process past the bound.
+      await db.sql.end({ timeout: 0 });
+    }
+  },
+});
