@@ -65,6 +65,25 @@ export async function compile(options: { target?: string; outfile: string }): Pr
   }
 }
 
+/**
+ * The library for Node applications (the st44 API runs on Node): one ESM
+ * file with the migrations inlined, postgres.js left to the application.
+ */
+export async function buildLibrary(): Promise<void> {
+  const result = await Bun.build({
+    entrypoints: [join(root, "src/index.ts")],
+    outdir: join(root, "dist/lib"),
+    target: "node",
+    format: "esm",
+    external: ["postgres"],
+    define: { ST44_BUILD_COMMIT: JSON.stringify(gitCommit()), ST44_BUILD_TIME: JSON.stringify(new Date().toISOString()) },
+  });
+  if (!result.success) {
+    for (const log of result.logs) console.error(log);
+    throw new Error("building dist/lib failed");
+  }
+}
+
 async function writeEmbeddedModule(): Promise<void> {
   writeFileSync(join(root, "src/source/embedded-migrations.gen.ts"), await generateEmbeddedModule());
 }
@@ -89,6 +108,7 @@ if (import.meta.main) {
   } else {
     const outfile = join(root, "dist/st44-migrate");
     await compile({ outfile });
-    console.error("built dist/st44-migrate");
+    await buildLibrary();
+    console.error("built dist/st44-migrate and dist/lib/index.js");
   }
 }

@@ -13,6 +13,9 @@ export const ExitCode = {
   lockTimeout: 5,
   pending: 6,
   internal: 10,
+  /** As shells do: the command to exec cannot be run / was not found. */
+  commandNotExecutable: 126,
+  commandNotFound: 127,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -43,6 +46,9 @@ export const errorCodes = {
   MIGRATION_FAILED: ExitCode.migrationFailed,
   MIGRATION_ENDED_TRANSACTION: ExitCode.migrationFailed,
   LOCK_TIMEOUT: ExitCode.lockTimeout,
+  // run: starting the application
+  COMMAND_NOT_FOUND: ExitCode.commandNotFound,
+  EXEC_FAILED: ExitCode.commandNotExecutable,
   // status --exit-code
   PENDING_MIGRATIONS: ExitCode.pending,
   INTERNAL: ExitCode.internal,

@@ -1,0 +1,79 @@
+import { defineCommand } from "citty";
+import { buildInfo } from "../../build-info.ts";
+import { ExitCode, MigrateError, isMigrateError } from "../../core/errors.ts";
+import { execApplication, resolveExecutable } from "../../exec.ts";
+import { type UpResult, migrateUp } from "../../migrator.ts";
+import { applyArgs } from "../args.ts";
+import { createContext, loadMigrations, openDatabase } from "../context.ts";
+import { stringSetting } from "../../config.ts";
+
+/**
+ * The container entrypoint: `st44-migrate run -- node dist/server.js`.
+ * Applies what is pending exactly as `up` does, logs one start-up line, then
+ * replaces itself with the application. The application never starts on a
+ * schema that failed to migrate, unless --on-error start says otherwise.
+ */
+export default defineCommand({
+  meta: { name: "run", description: "Apply pending migrations, then replace this process with COMMAND (st44-migrate run -- COMMAND [ARGS...])" },
+  args: {
+    ...applyArgs,
+    "on-error": {
+      type: "string",
+      valueHint: "fail|start",
+      description: "When migrating fails: fail (do not start COMMAND; default) or start it anyway, logging that the schema is behind (default: MIGRATE_ON_ERROR or fail)",
+    },
+  },
+  async run({ args, data }) {
+    const command = (data as { passthrough: string[] | null } | undefined)?.passthrough ?? null;
+    if (command === null || command.length === 0) {
+      throw new MigrateError("USAGE", 'run needs the command to start after "--", for example: st44-migrate run -- node dist/server.js');
+    }
+    const context = createContext(args);
+    // Before migrating: a typo in the command must fail with nothing changed.
+    const executable = resolveExecutable(command[0] ?? "", context.env.PATH);
+    const onError = stringSetting(args, "on-error", context.env, "MIGRATE_ON_ERROR") ?? "fail";
+    if (onError !== "fail" && onError !== "start") {
+      throw new MigrateError("USAGE", `--on-error (or MIGRATE_ON_ERROR) must be fail or start, not "${onError}".`);
+    }
+    const started = performance.now();
+    const migrations = await loadMigrations(context);
+    const db = openDatabase(context, args);
+    let result: UpResult | null = null;
+    try {
+      result = await migrateUp({ ...db.migrator, migrations });
+    } catch (error) {
+      if (onError === "fail" || (isMigrateError(error) && error.exitCode === ExitCode.usage)) throw error;
+      const failure = isMigrateError(error) ? error : new MigrateError("INTERNAL", String(error));
+      context.log.error([`[${failure.code}] ${failure.message}`, ...failure.details].join("\n"), { event: "error", code: failure.code });
+      context.log.warn(`STARTING ${command[0]} ANYWAY (--on-error start): THE DATABASE SCHEMA IS BEHIND THIS BUILD (expects ${migrations.at(-1)?.version ?? "none"})`, {
+        event: "schema_behind",
+        expected_latest: migrations.at(-1)?.version ?? null,
+      });
+    } finally {
+      // Close before exec: the connections must not leak into the application.
+      await db.close();
+    }
+    const durationMs = Math.round(performance.now() - started);
+    const plan = result?.plan;
+    context.log.info(
+      plan
+        ? `starting ${command.join(" ")}: st44-migrate ${buildInfo.version} (${buildInfo.commit}), schema at ${plan.latestApplied ?? "none"}, ${plan.applied.length} applied (${result?.applied.length ?? 0} now), ${plan.pending.length} pending, ${plan.unknown.length} unknown, ${durationMs} ms`
+        : `starting ${command.join(" ")}: st44-migrate ${buildInfo.version} (${buildInfo.commit}), migrations FAILED, ${durationMs} ms`,
+      {
+        event: "startup",
+        version: buildInfo.version,
+        commit: buildInfo.commit,
+        migrated: plan !== undefined,
+        applied: plan?.applied.length ?? null,
+        applied_now: result?.applied.length ?? 0,
+        latest: plan?.latestApplied ?? null,
+        expected_latest: migrations.at(-1)?.version ?? null,
+        pending: plan?.pending.length ?? null,
+        unknown: plan?.unknown.map((entry) => entry.version) ?? [],
+        duration_ms: durationMs,
+      },
+    );
+    const mode = context.env.ST44_EXEC === "spawn" ? "spawn" : "auto";
+    return execApplication(executable, command, context.log, mode);
+  },
+});

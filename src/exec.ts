@@ -1,0 +1,208 @@
+/**
+ * Replaces this process with the application (execve), so the application
+ * keeps our PID (PID 1 in a container), receives SIGTERM from the runtime
+ * directly, and its exit status is the container's. Where execve cannot be
+ * reached (no FFI), spawns it instead and forwards signals.
+ */
+import { accessSync, constants, statSync } from "node:fs";
+import { delimiter, isAbsolute, join, resolve } from "node:path";
+import { MigrateError } from "./core/errors.ts";
+import type { Logger } from "./log.ts";
+
+const FORWARDED_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"] as const;
+/** Signals Bun (SIGPIPE, SIGXFSZ) and Deno (SIGPIPE) ignore; ignored dispositions survive execve. */
+const SIGNALS_TO_RESET = process.platform === "darwin" ? [13, 25] : [13, 25];
+
+/** execve does not search PATH: find the executable as a shell would. */
+export function resolveExecutable(command: string, pathVariable: string | undefined, cwd = process.cwd()): string {
+  const isRunnable = (file: string): boolean => {
+    try {
+      accessSync(file, constants.X_OK);
+      return statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes("/")) {
+    const file = isAbsolute(command) ? command : resolve(cwd, command);
+    if (isRunnable(file)) return file;
+    throw new MigrateError("COMMAND_NOT_FOUND", `Cannot start ${command}: no executable file at ${file}. Check the path after "--" (and that the file is executable).`);
+  }
+  for (const directory of (pathVariable ?? "").split(delimiter)) {
+    if (directory === "") continue;
+    const file = join(directory, command);
+    if (isRunnable(file)) return file;
+  }
+  throw new MigrateError(
+    "COMMAND_NOT_FOUND",
+    `Cannot start ${command}: not found on PATH (${pathVariable ?? "PATH is not set"}). Give its absolute path after "--", or add its directory to PATH.`,
+  );
+}
+
+function cString(text: string): Uint8Array {
+  return new TextEncoder().encode(`${text}\0`);
+}
+
+function environmentStrings(): string[] {
+  return Object.entries(process.env).flatMap(([key, value]) => (value === undefined ? [] : [`${key}=${value}`]));
+}
+
+function libcCandidates(): string[] {
+  if (process.platform === "darwin") return ["/usr/lib/libSystem.B.dylib"];
+  // glibc first: a Debian machine can carry a musl loader too, so its presence proves nothing.
+  const arch = process.arch === "arm64" ? "aarch64" : "x86_64";
+  return ["libc.so.6", `libc.musl-${arch}.so.1`, `/lib/ld-musl-${arch}.so.1`, "libc.so"];
+}
+
+const errnoSymbol = process.platform === "darwin" ? "__error" : "__errno_location";
+
+type Exec = (file: string, argv: readonly string[], env: readonly string[]) => number;
+
+/** execve through bun:ffi; returns null when FFI is unavailable. */
+async function bunExec(): Promise<Exec | null> {
+  // A variable specifier keeps other runtimes from trying to resolve "bun:ffi".
+  const specifier = "bun:ffi";
+  const ffi = (await import(specifier)) as typeof import("bun:ffi");
+  for (const name of libcCandidates()) {
+    let lib;
+    try {
+      lib = ffi.dlopen(name, {
+        execve: { args: [ffi.FFIType.ptr, ffi.FFIType.ptr, ffi.FFIType.ptr], returns: ffi.FFIType.i32 },
+        signal: { args: [ffi.FFIType.i32, ffi.FFIType.ptr], returns: ffi.FFIType.ptr },
+        [errnoSymbol]: { args: [], returns: ffi.FFIType.ptr },
+      });
+    } catch {
+      continue;
+    }
+    const symbols = lib.symbols as Record<string, (...args: unknown[]) => unknown>;
+    return (file, argv, env) => {
+      const keep: Uint8Array[] = [];
+      const pointerArray = (strings: readonly string[]): BigUint64Array => {
+        const array = new BigUint64Array(strings.length + 1);
+        strings.forEach((value, index) => {
+          const bytes = cString(value);
+          keep.push(bytes);
+          array[index] = BigInt(ffi.ptr(bytes));
+        });
+        return array;
+      };
+      for (const signal of SIGNALS_TO_RESET) symbols.signal?.(signal, null);
+      const fileBytes = cString(file);
+      const argvArray = pointerArray(argv);
+      const envArray = pointerArray(env);
+      symbols.execve?.(ffi.ptr(fileBytes), ffi.ptr(argvArray), ffi.ptr(envArray));
+      // Only reached when execve failed.
+      const errnoPointer = symbols[errnoSymbol]?.() as number | null;
+      return errnoPointer ? ffi.read.i32(errnoPointer as never, 0) : -1;
+    };
+  }
+  return null;
+}
+
+interface DenoFfi {
+  dlopen(name: string, symbols: Record<string, { parameters: string[]; result: string }>): { symbols: Record<string, (...args: unknown[]) => unknown> };
+  UnsafePointer: { of(value: Uint8Array | BigUint64Array): unknown; value(pointer: unknown): bigint };
+  UnsafePointerView: new (pointer: unknown) => { getInt32(offset?: number): number };
+}
+
+/** execve through Deno.dlopen (needs --allow-ffi); null when not permitted. */
+function denoExec(deno: DenoFfi): Exec | null {
+  for (const name of libcCandidates()) {
+    let lib;
+    try {
+      lib = deno.dlopen(name, {
+        execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
+        signal: { parameters: ["i32", "pointer"], result: "pointer" },
+        [errnoSymbol]: { parameters: [], result: "pointer" },
+      });
+    } catch (error) {
+      if ((error as Error).name === "NotCapable" || (error as Error).name === "PermissionDenied") return null;
+      continue;
+    }
+    const { symbols } = lib;
+    return (file, argv, env) => {
+      const keep: Uint8Array[] = [];
+      const pointerArray = (strings: readonly string[]): BigUint64Array => {
+        const array = new BigUint64Array(strings.length + 1);
+        strings.forEach((value, index) => {
+          const bytes = cString(value);
+          keep.push(bytes);
+          array[index] = deno.UnsafePointer.value(deno.UnsafePointer.of(bytes));
+        });
+        return array;
+      };
+      for (const signal of SIGNALS_TO_RESET) symbols.signal?.(signal, null);
+      symbols.execve?.(cString(file), pointerArray(argv), pointerArray(env));
+      const errnoPointer = symbols[errnoSymbol]?.();
+      return errnoPointer ? new deno.UnsafePointerView(errnoPointer).getInt32() : -1;
+    };
+  }
+  return null;
+}
+
+async function findExec(): Promise<Exec | null> {
+  const globals = globalThis as { Bun?: unknown; Deno?: DenoFfi };
+  try {
+    if (globals.Bun !== undefined) return await bunExec();
+    if (globals.Deno !== undefined) return denoExec(globals.Deno);
+  } catch {
+    return null;
+  }
+  return null;
+}
+
+/** Runs the command as a child, forwarding signals, and exits with its status (128+signal when killed). */
+async function spawnAndWait(file: string, argv: readonly string[]): Promise<never> {
+  const globals = globalThis as { Deno?: { Command: new (file: string, options: unknown) => { spawn(): { pid: number; status: Promise<{ code: number; signal: string | null }>; kill(signal: string): void } }; addSignalListener(signal: string, handler: () => void): void } };
+  const signalNumbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15, SIGKILL: 9 };
+  if (globals.Deno !== undefined) {
+    // node:child_process under Deno misreports a child that handled SIGTERM and exited with a code.
+    const child = new globals.Deno.Command(file, { args: argv.slice(1), stdin: "inherit", stdout: "inherit", stderr: "inherit" }).spawn();
+    for (const signal of FORWARDED_SIGNALS) globals.Deno.addSignalListener(signal, () => child.kill(signal));
+    const status = await child.status;
+    process.exit(status.signal ? 128 + (signalNumbers[status.signal] ?? 0) : status.code);
+  }
+  const { spawn } = await import("node:child_process");
+  const { constants: osConstants } = await import("node:os");
+  const child = spawn(file, argv.slice(1), { stdio: "inherit", argv0: argv[0] });
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, () => child.kill(signal));
+  return new Promise<never>((_, reject) => {
+    child.on("error", (error) => reject(new MigrateError("EXEC_FAILED", `Cannot start ${file}: ${error.message}.`, { cause: error })));
+    child.on("exit", (code, signal) => {
+      process.exit(signal ? 128 + (osConstants.signals[signal] ?? 0) : (code ?? 1));
+    });
+  });
+}
+
+async function flushOutput(): Promise<void> {
+  await Promise.all(
+    [process.stdout, process.stderr].map((stream) => new Promise<void>((done) => (stream.write("", () => done()) ? undefined : undefined))),
+  );
+}
+
+const ERRNO_NAMES: Record<number, string> = { 1: "EPERM", 2: "ENOENT", 7: "E2BIG", 8: "ENOEXEC", 12: "ENOMEM", 13: "EACCES", 20: "ENOTDIR", 26: "ETXTBSY" };
+
+/**
+ * Replaces the process with `argv`, running `file` (resolveExecutable's
+ * answer for argv[0]). Never returns: on success another program runs in
+ * this process; with the spawn fallback the process exits with the child's
+ * status.
+ */
+export async function execApplication(file: string, argv: readonly string[], log: Logger, mode: "auto" | "spawn" = "auto"): Promise<never> {
+  const command = argv[0] ?? file;
+  const exec = mode === "spawn" ? null : await findExec();
+  if (exec === null) {
+    log.warn(`execve is not available here (${mode === "spawn" ? "ST44_EXEC=spawn" : "no FFI"}); starting ${command} as a child process and forwarding signals`, {
+      event: "exec_fallback",
+    });
+    await flushOutput();
+    return spawnAndWait(file, argv);
+  }
+  await flushOutput();
+  const errno = exec(file, argv, environmentStrings());
+  const name = ERRNO_NAMES[errno] ?? `errno ${errno}`;
+  throw new MigrateError(
+    "EXEC_FAILED",
+    `Cannot start ${file}: execve failed with ${name}. ${errno === 8 ? "It is not a binary nor a script with a #! line." : errno === 13 ? "It is not executable by this user (chmod +x, or check the mount is not noexec)." : "Check the command after --."}`,
+  );
+}
