@@ -4,13 +4,14 @@
  * src/bin.ts with Bun for one or more targets, stamping version, commit and
  * build time. The binary ignores any bunfig.toml or .env where it runs.
  *
- *   bun run build                      -> dist/st44-migrate (this machine)
+ *   bun run build [--strict]           -> dist/st44-migrate (this machine); --strict fails on lint warnings
+ *   bun scripts/build.ts --target T    -> dist/st44-migrate for Bun target T (the Dockerfile's musl build)
  *   bun run build:release              -> dist/release/st44-migrate-<target> + SHA256SUMS
  */
 import { execFileSync } from "node:child_process";
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { generateEmbeddedModule } from "./embed.ts";
+import { generateEmbeddedModule, lintEmbedded, reportLint } from "./embed.ts";
 
 const root = join(import.meta.dir, "..");
 
@@ -89,6 +90,10 @@ async function writeEmbeddedModule(): Promise<void> {
 }
 
 if (import.meta.main) {
+  if (reportLint(await lintEmbedded(), process.argv.includes("--strict"))) {
+    console.error("build stopped: lint findings are errors with --strict");
+    process.exit(1);
+  }
   await writeEmbeddedModule();
   mkdirSync(join(root, "dist"), { recursive: true });
   if (process.argv.includes("--release")) {
@@ -107,7 +112,8 @@ if (import.meta.main) {
     console.error("wrote dist/release/SHA256SUMS");
   } else {
     const outfile = join(root, "dist/st44-migrate");
-    await compile({ outfile });
+    const targetIndex = process.argv.indexOf("--target");
+    await compile({ outfile, target: targetIndex === -1 ? undefined : process.argv[targetIndex + 1] });
     await buildLibrary();
     console.error("built dist/st44-migrate and dist/lib/index.js");
   }

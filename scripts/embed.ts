@@ -4,15 +4,36 @@
  * files are validated with the runner's own parser, so a broken migration
  * fails the build. `--check` fails when the committed module is stale.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { buildMigrationSet } from "../src/core/migration-set.ts";
+import { type LintFinding, lintMigrations } from "../src/core/lint.ts";
+import { buildMigrationSet, parseFileName } from "../src/core/migration-set.ts";
 import { isMigrateError } from "../src/core/errors.ts";
 import { directorySource } from "../src/source/directory.ts";
 
 const root = join(import.meta.dir, "..");
 const migrationsDir = join(root, "migrations");
 const target = join(root, "src/source/embedded-migrations.gen.ts");
+
+/** Versions in migrations/ at the latest release tag, or null without git or tags. */
+function releasedVersions(): string[] | null {
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  try {
+    const tag = git("describe", "--tags", "--abbrev=0");
+    return git("ls-tree", "--name-only", `${tag}:migrations`)
+      .split("\n")
+      .filter((name) => name.endsWith(".sql"))
+      .map((name) => parseFileName(name).version);
+  } catch {
+    return null;
+  }
+}
+
+/** Lint warnings (risky but working migrations); printed by every build, fatal with --strict. */
+export async function lintEmbedded(): Promise<LintFinding[]> {
+  return lintMigrations(buildMigrationSet(await directorySource(migrationsDir).load()), releasedVersions());
+}
 
 export async function generateEmbeddedModule(): Promise<string> {
   const migrations = buildMigrationSet(await directorySource(migrationsDir).load());
@@ -36,8 +57,14 @@ export async function generateEmbeddedModule(): Promise<string> {
   ].join("\n");
 }
 
+export function reportLint(findings: readonly LintFinding[], strict: boolean): boolean {
+  for (const finding of findings) console.error(`${strict ? "error" : "warning"} [lint:${finding.rule}] ${finding.message}`);
+  return strict && findings.length > 0;
+}
+
 if (import.meta.main) {
   try {
+    if (reportLint(await lintEmbedded(), process.argv.includes("--strict"))) process.exit(1);
     const generated = await generateEmbeddedModule();
     if (process.argv.includes("--check")) {
       let current = "";

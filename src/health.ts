@@ -3,6 +3,7 @@ import { MigrateError } from "./core/errors.ts";
 import { expectedTables } from "./core/expected-tables.ts";
 import type { Migration } from "./core/migration-set.ts";
 import { planMigrations } from "./core/plan.ts";
+import { missingTables } from "./db/tables.ts";
 import { readTracking } from "./db/tracking.ts";
 import { redact } from "./log.ts";
 
@@ -55,15 +56,8 @@ export async function checkDatabaseHealth(options: HealthOptions): Promise<Healt
   try {
     const sql = options.sql as postgres.Sql<Record<string, never>>;
     const work = (async () => {
-      const [tracking, missingRows] = await Promise.all([
-        readTracking(sql),
-        // A json parameter, not text[]: the client skips fetching array types (one round trip less at start).
-        sql.unsafe<{ name: string }[]>(
-          "select name from json_array_elements_text($1::json) as name where to_regclass(name) is null",
-          [tables as never],
-        ),
-      ]);
-      return { tracking, missing: missingRows.map((row) => row.name) };
+      const [tracking, missing] = await Promise.all([readTracking(sql), missingTables(sql, tables)]);
+      return { tracking, missing };
     })();
     work.catch(() => {}); // a late failure after the timeout must not become an unhandled rejection
     const outcome = await Promise.race([work, timeout]);

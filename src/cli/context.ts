@@ -71,3 +71,15 @@ export function openDatabase(context: CommandContext, flags: Flags, clientOverri
 export function describeBuild(): string {
   return `st44-migrate ${buildInfo.version} (${buildInfo.commit})`;
 }
+
+/** Loads the migrations, opens the database with the flags' settings, runs `work`, and always closes. */
+export async function withMigrator<T>(flags: Flags, work: (context: CommandContext, options: MigratorOptions) => Promise<T>): Promise<T> {
+  const context = createContext(flags);
+  const migrations = await loadMigrations(context);
+  const db = openDatabase(context, flags);
+  try {
+    return await work(context, { ...db.migrator, migrations });
+  } finally {
+    await db.close();
+  }
+}

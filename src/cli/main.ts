@@ -5,12 +5,19 @@ import { type Logger, createLogger } from "../log.ts";
 import { resolveLogFormat } from "../config.ts";
 
 /** Subcommands load lazily: `--help` and `version` never load the database driver. */
+const load = (importer: () => Promise<{ default: unknown }>) => () => importer().then((module) => module.default as CommandDef<ArgsDef>);
 const subCommands = {
-  up: () => import("./commands/up.ts").then((module) => module.default as CommandDef<ArgsDef>),
-  run: () => import("./commands/run.ts").then((module) => module.default as CommandDef<ArgsDef>),
-  status: () => import("./commands/status.ts").then((module) => module.default as CommandDef<ArgsDef>),
-  health: () => import("./commands/health.ts").then((module) => module.default as CommandDef<ArgsDef>),
-  version: () => import("./commands/version.ts").then((module) => module.default as CommandDef<ArgsDef>),
+  up: load(() => import("./commands/up.ts")),
+  run: load(() => import("./commands/run.ts")),
+  status: load(() => import("./commands/status.ts")),
+  plan: load(() => import("./commands/plan.ts")),
+  verify: load(() => import("./commands/verify.ts")),
+  down: load(() => import("./commands/down.ts")),
+  baseline: load(() => import("./commands/baseline.ts")),
+  repair: load(() => import("./commands/repair.ts")),
+  health: load(() => import("./commands/health.ts")),
+  create: load(() => import("./commands/create.ts")),
+  version: load(() => import("./commands/version.ts")),
 } satisfies Record<string, () => Promise<CommandDef<ArgsDef>>>;
 
 export const rootCommand = defineCommand({

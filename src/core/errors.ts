@@ -46,6 +46,13 @@ export const errorCodes = {
   MIGRATION_FAILED: ExitCode.migrationFailed,
   MIGRATION_ENDED_TRANSACTION: ExitCode.migrationFailed,
   LOCK_TIMEOUT: ExitCode.lockTimeout,
+  // down, baseline, repair, verify
+  NO_DOWN_MIGRATION: ExitCode.refused,
+  CONFIRMATION_REQUIRED: ExitCode.usage,
+  BASELINE_REFUSED: ExitCode.refused,
+  REPAIR_REFUSED: ExitCode.refused,
+  VERIFY_FAILED: ExitCode.refused,
+  MIGRATION_FILE_EXISTS: ExitCode.usage,
   // run: starting the application
   COMMAND_NOT_FOUND: ExitCode.commandNotFound,
   EXEC_FAILED: ExitCode.commandNotExecutable,

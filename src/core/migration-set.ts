@@ -101,3 +101,18 @@ export function buildMigrationSet(files: readonly MigrationFile[]): Migration[] 
   }
   return migrations;
 }
+
+/**
+ * The file name for a new migration: one above the highest version, padded
+ * like the existing files (at least three digits). The name must be
+ * snake_case so it survives every file system and shell.
+ */
+export function nextMigrationFileName(existing: readonly string[], name: string): string {
+  if (!/^[a-z0-9][a-z0-9_]*$/.test(name)) {
+    throw new MigrateError("USAGE", `Migration name "${name}" must be snake_case: lower-case letters, digits and underscores (for example add_task_notes).`);
+  }
+  const versions = existing.map((fileName) => parseFileName(fileName).version);
+  const highest = versions.reduce((max, version) => (BigInt(version) > max ? BigInt(version) : max), -1n);
+  const width = Math.max(3, ...versions.map((version) => version.length));
+  return `${(highest + 1n).toString().padStart(width, "0")}_${name}.sql`;
+}

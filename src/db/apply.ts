@@ -49,7 +49,7 @@ async function applyInTransaction(db: Reserved, migration: Migration, context: A
     return durationMs;
   } catch (error) {
     await db.unsafe("rollback").catch(() => {});
-    throw asMigrationError(error, migration, migration.upOffset, context, true);
+    throw asMigrationError(error, migration, migration.upOffset, context, "transaction");
   }
 }
 
@@ -62,12 +62,14 @@ async function applyStatementByStatement(db: Reserved, migration: Migration, con
       `${migration.fileName}: unterminated ${unterminated.kind}${position ? ` starting at line ${position.line}, column ${position.column}` : ""}. Close it; nothing was run.`,
     );
   }
+  const invalidBefore = await invalidIndexes(db);
   const started = performance.now();
   for (const statement of statements) {
     try {
       await db.unsafe(migration.up.slice(statement.start, statement.end));
     } catch (error) {
-      throw asMigrationError(error, migration, migration.upOffset + statement.start, context, false);
+      const left = (await invalidIndexes(db).catch(() => [])).filter((name) => !invalidBefore.includes(name));
+      throw asMigrationError(error, migration, migration.upOffset + statement.start, context, "statements", left);
     }
   }
   const durationMs = Math.round(performance.now() - started);
@@ -80,6 +82,14 @@ async function applyStatementByStatement(db: Reserved, migration: Migration, con
     throw error;
   }
   return durationMs;
+}
+
+/** Indexes a failed CREATE INDEX CONCURRENTLY leaves behind: they exist, cost writes, and serve no query. */
+async function invalidIndexes(db: Reserved): Promise<string[]> {
+  const rows = await db.unsafe<{ name: string }[]>(
+    "select indexrelid::regclass::text as name from pg_index where not indisvalid order by 1",
+  );
+  return rows.map((row) => row.name);
 }
 
 /** Replaces any row of the same version (a legacy file may have inserted '46' for 046) with ours. */
@@ -103,12 +113,19 @@ interface ServerError {
 }
 
 /** Builds the report: file, line and column, the failing line, and the server's message, code, detail and hint. */
-function asMigrationError(
+/** The text an error position points into: a file, or down SQL stored in the tracking table. */
+export interface SqlSource {
+  readonly fileName: string;
+  readonly text: string;
+}
+
+export function asMigrationError(
   error: unknown,
-  migration: Migration,
+  migration: SqlSource,
   queryOffset: number,
   context: ApplyContext,
-  transactional: boolean,
+  mode: "transaction" | "statements" | "rollback",
+  invalidIndexesLeft: readonly string[] = [],
 ): MigrateError {
   if (error instanceof MigrateError) return error;
   const server = error as ServerError;
@@ -128,18 +145,80 @@ function asMigrationError(
 
   const connectionLost = /^(CONNECTION_|ECONN|EPIPE)/.test(server.code ?? "") || server.code === "57P01";
   const sqlstate = server.code ? ` (SQLSTATE ${server.code})` : "";
-  const outcome = transactional
-    ? `Nothing of ${migration.fileName} was applied (rolled back)`
-    : `${migration.fileName} runs outside a transaction (transaction:false), so the statements before the failing one stay applied and it is not recorded; make its statements safe to repeat (IF NOT EXISTS) before running again`;
-  const progress = `; ${context.appliedBefore} migration(s) before it in this run were applied and ${context.remainingAfter} after it were not run.`;
+  const outcome =
+    mode === "transaction"
+      ? `Nothing of ${migration.fileName} was applied (rolled back)`
+      : mode === "rollback"
+        ? `Nothing of this rollback step was undone (rolled back) and the migration stays applied`
+        : `${migration.fileName} runs outside a transaction (transaction:false), so the statements before the failing one stay applied and it is not recorded; make its statements safe to repeat (IF NOT EXISTS) before running again`;
+  const progress =
+    mode === "rollback"
+      ? `; ${context.appliedBefore} migration(s) were rolled back before it and ${context.remainingAfter} after it were not.`
+      : `; ${context.appliedBefore} migration(s) before it in this run were applied and ${context.remainingAfter} after it were not run.`;
+  for (const index of invalidIndexesLeft) {
+    details.push(`  left behind: index ${index} is INVALID (a failed CREATE INDEX CONCURRENTLY); remove it with DROP INDEX CONCURRENTLY IF EXISTS ${index}; before running again`);
+  }
   const fix = connectionLost
     ? " The connection to the database was lost: check the server, then run st44-migrate again."
     : server.code === "55P03"
       ? " It waited longer than lock_timeout for a table lock held by other sessions (see pg_locks / pg_stat_activity); retry when the application is quieter, or raise --lock-timeout."
-      : " Fix the SQL in the file and run st44-migrate up again.";
+      : invalidIndexesLeft.length > 0
+        ? ` Drop the INVALID index${invalidIndexesLeft.length > 1 ? "es" : ""} listed below, fix the file, and run st44-migrate up again.`
+        : " Fix the SQL in the file and run st44-migrate up again.";
   return new MigrateError(
     "MIGRATION_FAILED",
     `Migration ${migration.fileName} failed${at}: ${server.message}${sqlstate}. ${outcome}${progress}${fix}`,
     { details, cause: error },
+  );
+}
+
+/** Undoes one applied migration: its down SQL and the removal of its row, in one transaction. */
+export async function revertMigration(
+  db: Reserved,
+  step: { readonly key: string; readonly sql: string; readonly source: SqlSource; readonly sourceOffset: number },
+  context: ApplyContext,
+): Promise<number> {
+  const { text } = blankTransactionControl(step.sql);
+  await db.unsafe("begin");
+  const started = performance.now();
+  try {
+    await db.unsafe(text);
+    await db.unsafe(`delete from ${TRACKING_TABLE} where ${VERSION_KEY_SQL} = $1`, [step.key]);
+    await db.unsafe("commit");
+    return Math.round(performance.now() - started);
+  } catch (error) {
+    await db.unsafe("rollback").catch(() => {});
+    throw asMigrationError(error, step.source, step.sourceOffset, context, "rollback");
+  }
+}
+
+/** Records migrations as applied without running them (baseline), each with a history entry. */
+export async function recordBaseline(db: Reserved, migrations: readonly Migration[], runner: string): Promise<void> {
+  await db.unsafe("begin");
+  try {
+    for (const migration of migrations) {
+      await db.unsafe(
+        `insert into ${TRACKING_TABLE} (version, name, applied_at, checksum, duration_ms, runner, down_sql, history)
+         values ($1, $2, now(), $3, null, $4, $5, jsonb_build_array($6::jsonb || jsonb_build_object('at', now(), 'by', current_user)))`,
+        // jsonb parameters take objects: postgres.js serialises by the type the server infers.
+        [migration.version, migration.name, migration.checksum, runner, migration.down, { action: "baseline", runner } as never],
+      );
+    }
+    await db.unsafe("commit");
+  } catch (error) {
+    await db.unsafe("rollback").catch(() => {});
+    throw error;
+  }
+}
+
+/** Accepts a file's current text for an applied migration, keeping the old checksum in the row's history. */
+export async function recordRepair(db: Reserved, migration: Migration, previousChecksum: string | null, runner: string): Promise<void> {
+  const event = { action: "repair", runner, from_checksum: previousChecksum, to_checksum: migration.checksum } as never;
+  await db.unsafe(
+    `update ${TRACKING_TABLE}
+        set checksum = $2, down_sql = $3,
+            history = coalesce(history, '[]'::jsonb) || jsonb_build_array($4::jsonb || jsonb_build_object('at', now(), 'by', current_user))
+      where ${VERSION_KEY_SQL} = $1`,
+    [migration.key, migration.checksum, migration.down, event],
   );
 }

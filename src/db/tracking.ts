@@ -41,7 +41,8 @@ function toRow(row: RowShape): AppliedRow {
 export async function readTracking(db: Queryable): Promise<TrackingState> {
   try {
     const rows = await db.unsafe<RowShape[]>(
-      `select version, name, applied_at, checksum, duration_ms, down_sql is not null as has_down from ${TRACKING_TABLE}`,
+      // Naming every column of the runner makes a table from an older build "legacy", so up adds what is missing.
+      `select version, name, applied_at, checksum, duration_ms, down_sql is not null as has_down, history is not null as has_history from ${TRACKING_TABLE}`,
     );
     return { kind: "ready", rows: rows.map(toRow) };
   } catch (error) {
@@ -95,7 +96,8 @@ export async function ensureTrackingTable(db: postgres.ReservedSql<Record<string
         add column if not exists duration_ms integer,
         add column if not exists applied_by text default current_user,
         add column if not exists runner text,
-        add column if not exists down_sql text;
+        add column if not exists down_sql text,
+        add column if not exists history jsonb not null default '[]'::jsonb;
       do $st44$
       begin
         if (select character_maximum_length from information_schema.columns
@@ -116,3 +118,9 @@ export async function ensureTrackingTable(db: postgres.ReservedSql<Record<string
 
 /** SQL expression giving a version's key (digits without leading zeros), as versionKey() does. */
 export const VERSION_KEY_SQL = "coalesce(nullif(ltrim(btrim(version), '0'), ''), '0')";
+
+/** The down SQL stored with each row (for migrations this build does not embed). */
+export async function readStoredDown(db: Queryable): Promise<Map<string, string | null>> {
+  const rows = await db.unsafe<{ version: string; down_sql: string | null }[]>(`select version, down_sql from ${TRACKING_TABLE}`);
+  return new Map(rows.map((row) => [row.version.trim(), row.down_sql]));
+}

@@ -3,7 +3,7 @@ import { MigrateError } from "../../core/errors.ts";
 import { waitAndReadPlan } from "../../migrator.ts";
 import { statusDocument, statusTable } from "../../status-report.ts";
 import { connectionArgs, jsonArg } from "../args.ts";
-import { createContext, loadMigrations, openDatabase } from "../context.ts";
+import { withMigrator } from "../context.ts";
 
 export default defineCommand({
   meta: { name: "status", description: "Show each migration's state: applied, pending, changed or unknown" },
@@ -16,15 +16,7 @@ export default defineCommand({
     },
   },
   async run({ args }) {
-    const context = createContext(args);
-    const migrations = await loadMigrations(context);
-    const db = openDatabase(context, { ...args, wait: args.wait ?? "0" });
-    let plan;
-    try {
-      plan = (await waitAndReadPlan({ ...db.migrator, migrations })).plan;
-    } finally {
-      await db.close();
-    }
+    const plan = await withMigrator({ ...args, wait: args.wait ?? "0" }, async (_context, options) => (await waitAndReadPlan(options)).plan);
     process.stdout.write(args.json ? `${JSON.stringify(statusDocument(plan), null, 2)}\n` : statusTable(plan));
     if (args["exit-code"]) {
       if (plan.changed.length > 0) {

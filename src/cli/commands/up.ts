@@ -1,17 +1,21 @@
 import { defineCommand } from "citty";
-import { applyArgs } from "../args.ts";
-import { createContext, loadMigrations, openDatabase } from "../context.ts";
 import { migrateUp } from "../../migrator.ts";
+import { applyArgs } from "../args.ts";
+import { withMigrator } from "../context.ts";
 
 export default defineCommand({
   meta: { name: "up", description: "Apply every pending migration, each in its own transaction, under a lock" },
-  args: applyArgs,
+  args: {
+    ...applyArgs,
+    "dry-run": { type: "boolean", description: "Show what would be applied (same as plan); write nothing" },
+  },
   async run({ args }) {
-    const context = createContext(args);
-    const migrations = await loadMigrations(context);
-    const db = openDatabase(context, args);
-    try {
-      const result = await migrateUp({ ...db.migrator, migrations });
+    if (args["dry-run"]) {
+      const { showPlan } = await import("./plan.ts");
+      return showPlan(args, false);
+    }
+    await withMigrator(args, async (context, options) => {
+      const result = await migrateUp(options);
       const { plan } = result;
       context.log.info(
         result.applied.length === 0
@@ -26,8 +30,6 @@ export default defineCommand({
           duration_ms: result.durationMs,
         },
       );
-    } finally {
-      await db.close();
-    }
+    });
   },
 });

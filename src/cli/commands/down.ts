@@ -1,0 +1,61 @@
+import { createInterface } from "node:readline/promises";
+import { defineCommand } from "citty";
+import { MigrateError } from "../../core/errors.ts";
+import type { RollbackStep, RollbackTarget } from "../../core/rollback.ts";
+import { migrateDown } from "../../migrator.ts";
+import { applyArgs } from "../args.ts";
+import { withMigrator } from "../context.ts";
+
+function targetOf(args: Record<string, unknown>): RollbackTarget {
+  const chosen = [args.to !== undefined, args.steps !== undefined, Boolean(args["to-known"]), Boolean(args.all)].filter(Boolean).length;
+  if (chosen !== 1) {
+    throw new MigrateError("USAGE", "down needs exactly one of --to VERSION (keep VERSION and older), --steps N, --to-known (undo what this build does not know) or --all.");
+  }
+  if (args.to !== undefined) return { kind: "to", version: String(args.to) };
+  if (args.steps !== undefined) {
+    const steps = Number(args.steps);
+    if (!Number.isInteger(steps) || steps < 1) throw new MigrateError("USAGE", `--steps takes a whole number of migrations (1 or more), not "${String(args.steps)}".`);
+    return { kind: "steps", steps };
+  }
+  return args.all ? { kind: "all" } : { kind: "to-known" };
+}
+
+/** Destructive: on a terminal ask; elsewhere insist on --yes. */
+async function confirm(steps: readonly RollbackStep[], yes: boolean): Promise<void> {
+  const list = steps.map((step) => `${step.entry.version}_${step.entry.name}`).join(", ");
+  if (yes) return;
+  if (!process.stdin.isTTY) {
+    throw new MigrateError("CONFIRMATION_REQUIRED", `down would roll back ${steps.length} migration(s) (${list}) and may drop data. Nothing was done; pass --yes to confirm.`);
+  }
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await prompt.question(`Roll back ${steps.length} migration(s), newest first: ${list}?\nThis may drop data. Type "yes" to go on: `);
+    if (answer.trim().toLowerCase() !== "yes") throw new MigrateError("CONFIRMATION_REQUIRED", "Not confirmed; nothing was rolled back.");
+  } finally {
+    prompt.close();
+  }
+}
+
+export default defineCommand({
+  meta: { name: "down", description: "Roll back applied migrations, newest first, each in its own transaction (destructive: asks, or needs --yes)" },
+  args: {
+    ...applyArgs,
+    to: { type: "string", valueHint: "VERSION", description: "Roll back every migration newer than VERSION" },
+    steps: { type: "string", valueHint: "N", description: "Roll back the N newest migrations" },
+    "to-known": { type: "boolean", description: "Roll back the applied migrations this build does not know (after deploying an older image), with their stored down SQL" },
+    all: { type: "boolean", description: "Roll back every applied migration" },
+    yes: { type: "boolean", description: "Do not ask for confirmation (required without a terminal)" },
+  },
+  async run({ args }) {
+    const target = targetOf(args);
+    await withMigrator(args, async (context, options) => {
+      const result = await migrateDown(options, target, (steps) => confirm(steps, Boolean(args.yes)));
+      context.log.info(
+        result.reverted.length === 0
+          ? `nothing to roll back; latest applied is ${result.plan.latestApplied ?? "none"}`
+          : `rolled back ${result.reverted.length} migration(s); latest applied is now ${result.plan.latestApplied ?? "none"}`,
+        { event: "down_done", reverted: result.reverted.map((entry) => entry.version), latest: result.plan.latestApplied },
+      );
+    });
+  },
+});

@@ -1,0 +1,98 @@
+/** Rollback, plan, verify and create as an operator runs them: the compiled binary against real PostgreSQL. */
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type TestDatabase, createTestDatabase, tablesOf } from "../support/database.ts";
+import { runBinary } from "../support/cli.ts";
+
+const databases: TestDatabase[] = [];
+async function freshDatabase(): Promise<TestDatabase> {
+  const database = await createTestDatabase("e2echange");
+  databases.push(database);
+  return database;
+}
+afterAll(async () => {
+  await Promise.all(databases.map((database) => database.drop()));
+});
+
+describe("rolling back a deploy", () => {
+  test("an older build (ST44_EMBEDDED_UNTIL) rolls back a newer build's migrations with the down SQL stored when they were applied", async () => {
+    const db = await freshDatabase();
+    const env = { DATABASE_URL: db.url };
+    expect((await runBinary(["up"], { env })).code).toBe(0);
+    const older = { ...env, ST44_EMBEDDED_UNTIL: "013" };
+
+    const status = await runBinary(["status", "--json"], { env: older });
+    expect(JSON.parse(status.stdout).unknown).toEqual(["014", "015", "016"]);
+    const verify = await runBinary(["verify"], { env: older });
+    expect(verify.code).toBe(4);
+    expect(verify.stdout).toContain("014 (create_tasks_table): applied, but this build does not know it (can be rolled back with down --to-known)");
+
+    const refused = await runBinary(["down", "--to-known"], { env: older });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("[CONFIRMATION_REQUIRED]");
+    expect(await tablesOf(db.sql)).toContain("tasks");
+
+    const rolledBack = await runBinary(["down", "--to-known", "--yes"], { env: older });
+    expect(rolledBack.code).toBe(0);
+    expect(rolledBack.stderr).toContain("rolled back 016_create_task_completions_table");
+    expect(rolledBack.stderr).toContain("(down SQL stored in schema_migrations)");
+    expect(await tablesOf(db.sql)).toEqual(["children", "household_members", "households", "schema_migrations", "users"]);
+    expect((await runBinary(["verify"], { env: older })).code).toBe(0);
+    // The newer build can roll forward again.
+    expect((await runBinary(["up"], { env })).code).toBe(0);
+    expect(await tablesOf(db.sql)).toContain("task_completions");
+  });
+
+  test("down --steps and --to need --yes without a terminal, and exactly one target", async () => {
+    const db = await freshDatabase();
+    const env = { DATABASE_URL: db.url };
+    await runBinary(["up"], { env });
+    const both = await runBinary(["down", "--steps", "1", "--to", "013", "--yes"], { env });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("exactly one of --to VERSION");
+    const steps = await runBinary(["down", "--steps", "1", "--yes"], { env });
+    expect(steps.code).toBe(0);
+    expect(await tablesOf(db.sql)).not.toContain("task_completions");
+    const to = await runBinary(["down", "--to", "013", "--yes"], { env });
+    expect(to.code).toBe(0);
+    expect(to.stderr).toContain("latest applied is now 013");
+  });
+});
+
+describe("plan", () => {
+  test("shows what up would apply, with the SQL, and writes nothing (not even the tracking table)", async () => {
+    const db = await freshDatabase();
+    const env = { DATABASE_URL: db.url };
+    const plan = await runBinary(["plan"], { env });
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain("8 migration(s) would be applied to");
+    expect(plan.stdout).toContain("-- 001_create_users_table.sql (in one transaction with its tracking row)");
+    expect(plan.stdout).toContain("CREATE OR REPLACE FUNCTION update_updated_at_column()");
+    const json = await runBinary(["up", "--dry-run", "--json"], { env });
+    expect(json.code).toBe(2); // --json is plan's flag, not up's
+    const document = JSON.parse((await runBinary(["plan", "--json"], { env })).stdout);
+    expect(document.pending.map((migration: { version: string }) => migration.version)).toEqual(["000", "001", "011", "012", "013", "014", "015", "016"]);
+    expect(document.pending[0].transaction).toBe(true);
+    expect((await runBinary(["up", "--dry-run"], { env })).stdout).toContain("8 migration(s) would be applied");
+    expect(await tablesOf(db.sql)).toEqual([]);
+  });
+});
+
+describe("create", () => {
+  test("writes the next free version with both markers; a bad name is a usage error", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "st44-create-"));
+    writeFileSync(join(dir, "000_a.sql"), "select 1;\n");
+    writeFileSync(join(dir, "016_b.sql"), "select 1;\n");
+    const created = await runBinary(["create", "add_task_notes", "--dir", dir]);
+    expect(created.code).toBe(0);
+    expect(created.stdout.trim()).toBe(join(dir, "017_add_task_notes.sql"));
+    const text = readFileSync(join(dir, "017_add_task_notes.sql"), "utf8");
+    expect(text).toContain("-- migrate:up\n");
+    expect(text).toContain("-- migrate:down\n");
+    const bad = await runBinary(["create", "Add Notes", "--dir", dir]);
+    expect(bad.code).toBe(2);
+    expect(readdirSync(dir).sort()).toEqual(["000_a.sql", "016_b.sql", "017_add_task_notes.sql"]);
+  });
+});

@@ -1,0 +1,183 @@
+import { afterAll, beforeEach, describe, expect, test } from "bun:test";
+import { resolveConnection } from "../../src/config.ts";
+import { MigrateError } from "../../src/core/errors.ts";
+import { MIGRATION_LOCK_KEY } from "../../src/db/lock.ts";
+import { type MigratorOptions, baselineTo, migrateDown, repairChecksum, verifyDatabase } from "../../src/migrator.ts";
+import { type TestDatabase, type TestSql, createTestDatabase, tablesOf } from "../support/database.ts";
+import { migrationsFrom, recordingLogger, runnerClient, seedMigrations, up } from "../support/migrator.ts";
+import type { Migration } from "../../src/core/migration-set.ts";
+
+let db: TestDatabase;
+const databases: TestDatabase[] = [];
+beforeEach(async () => {
+  db = await createTestDatabase("change");
+  databases.push(db);
+});
+afterAll(async () => {
+  await Promise.all(databases.map((database) => database.drop()));
+});
+
+/** Runs `work` with migrator options on its own client. */
+async function withOptions<T>(migrations: readonly Migration[], work: (options: MigratorOptions) => Promise<T>): Promise<T> {
+  const sql = runnerClient(db.url);
+  try {
+    return await work({ sql, connection: resolveConnection({ url: db.url }, {}), migrations, log: recordingLogger(), waitMs: 0, lockWaitMs: 30_000 });
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+/** Everything the migrations define in schema public, except the runner's own table. */
+async function catalog(sql: TestSql): Promise<string> {
+  const parts = await Promise.all([
+    sql`select table_name, column_name, data_type, character_maximum_length, is_nullable, column_default from information_schema.columns
+        where table_schema = 'public' and table_name <> 'schema_migrations' order by table_name, ordinal_position`,
+    sql`select indexname, indexdef from pg_indexes where schemaname = 'public' and tablename <> 'schema_migrations' order by indexname`,
+    sql`select conrelid::regclass::text as rel, conname, pg_get_constraintdef(oid) as def from pg_constraint
+        where connamespace = 'public'::regnamespace and conrelid <> 'schema_migrations'::regclass order by rel, conname`,
+    sql`select proname, pg_get_functiondef(oid) as def from pg_proc where pronamespace = 'public'::regnamespace order by proname`,
+    sql`select tgname, pg_get_triggerdef(oid) as def from pg_trigger where not tgisinternal order by tgname`,
+  ]);
+  return JSON.stringify(parts);
+}
+
+describe("down", () => {
+  test("down --all to an empty schema and up again give the same catalog; history rows go and come back", async () => {
+    const seed = await seedMigrations();
+    await up(db.url, seed);
+    const before = await catalog(db.sql);
+    const result = await withOptions(seed, (options) => migrateDown(options, { kind: "all" }, async () => {}));
+    expect(result.reverted.map((entry) => entry.version)).toEqual(["016", "015", "014", "013", "012", "011", "001", "000"]);
+    expect(await tablesOf(db.sql)).toEqual(["schema_migrations"]);
+    const [functions] = await db.sql`select count(*)::int as n from pg_proc where pronamespace = 'public'::regnamespace`;
+    expect(functions?.n).toBe(0);
+    const [rows] = await db.sql`select count(*)::int as n from schema_migrations`;
+    expect(rows?.n).toBe(0);
+    await up(db.url, seed);
+    expect(await catalog(db.sql)).toBe(before);
+  });
+
+  test("confirmation sees the steps first; refusing there undoes nothing", async () => {
+    const seed = await seedMigrations();
+    await up(db.url, seed);
+    let seen: string[] = [];
+    const refusal = withOptions(seed, (options) =>
+      migrateDown(options, { kind: "steps", steps: 2 }, async (steps) => {
+        seen = steps.map((step) => step.entry.version);
+        throw new MigrateError("CONFIRMATION_REQUIRED", "no");
+      }),
+    );
+    await expect(refusal).rejects.toMatchObject({ code: "CONFIRMATION_REQUIRED" });
+    expect(seen).toEqual(["016", "015"]);
+    expect(await tablesOf(db.sql)).toContain("task_completions");
+  });
+
+  test("a failing down part rolls back that step only; what was undone before it stays undone", async () => {
+    const migrations = migrationsFrom({
+      "001_a.sql": "-- migrate:up\ncreate table a (id int);\n-- migrate:down\ndrop table a;\n",
+      "002_b.sql": "-- migrate:up\ncreate table b (id int);\n-- migrate:down\ndrop table b;\nselect broken from nowhere;\n",
+      "003_c.sql": "-- migrate:up\ncreate table c (id int);\n-- migrate:down\ndrop table c;\n",
+    });
+    await up(db.url, migrations);
+    const failure = withOptions(migrations, (options) => migrateDown(options, { kind: "all" }, async () => {}));
+    await expect(failure).rejects.toMatchObject({ code: "MIGRATION_FAILED" });
+    const error = (await failure.catch((caught) => caught)) as MigrateError;
+    expect(error.message).toContain("002_b.sql failed at line 5");
+    expect(await tablesOf(db.sql)).toEqual(["a", "b", "schema_migrations"]);
+    const rows = await db.sql`select version from schema_migrations order by version`;
+    expect(rows.map((row) => row.version)).toEqual(["001", "002"]);
+  });
+});
+
+describe("verify, baseline and repair", () => {
+  test("verify reports changed, unknown, pending and missing tables, each as a finding", async () => {
+    await up(db.url, migrationsFrom({ "001_a.sql": "create table a (id int);", "002_b.sql": "create table b (id int);", "009_z.sql": "create table z (id int);" }));
+    await db.sql`drop table b`;
+    const build = migrationsFrom({
+      "001_a.sql": "create table a (id bigint);",
+      "002_b.sql": "create table b (id int);",
+      "003_c.sql": "create table c (id int);",
+    });
+    const { findings } = await withOptions(build, (options) => verifyDatabase(options));
+    expect(findings.map((finding) => `${finding.kind}:${finding.subject}`).sort()).toEqual(
+      ["changed:001", "missing-table:b", "missing-table:c", "pending:003", "unknown:009"].sort(),
+    );
+  });
+
+  test("baseline marks a hand-made schema as applied without running it, keeps a history entry, and refuses past existing rows", async () => {
+    const seed = await seedMigrations();
+    for (const migration of seed) await db.sql.unsafe(migration.up); // production was patched by hand
+    const marked = await withOptions(seed, (options) => baselineTo(options, "016"));
+    expect(marked.map((migration) => migration.version)).toEqual(["000", "001", "011", "012", "013", "014", "015", "016"]);
+    const rows = await db.sql<{ version: string; duration_ms: number | null; history: { action: string; by: string }[] }[]>`
+      select version, duration_ms, history from schema_migrations order by version`;
+    expect(rows).toHaveLength(8);
+    expect(rows.every((row) => row.duration_ms === null && row.history[0]?.action === "baseline" && row.history[0]?.by === "postgres")).toBe(true);
+    expect((await up(db.url, seed)).applied).toEqual([]);
+    await expect(withOptions(seed, (options) => baselineTo(options, "013"))).rejects.toMatchObject({ code: "BASELINE_REFUSED" });
+  });
+
+  test("repair accepts an edited file, keeping the old checksum, who and when", async () => {
+    const original = migrationsFrom({ "001_a.sql": "create table a (id int);" });
+    await up(db.url, original);
+    const edited = migrationsFrom({ "001_a.sql": "-- the users' table: comment added later\ncreate table a (id int);" });
+    await expect(up(db.url, edited)).rejects.toMatchObject({ code: "CHECKSUM_MISMATCH" });
+    const result = await withOptions(edited, (options) => repairChecksum(options, "1"));
+    expect(result).toEqual({ from: original[0]!.checksum, to: edited[0]!.checksum });
+    expect((await up(db.url, edited)).applied).toEqual([]);
+    const [row] = await db.sql<{ checksum: string; history: { action: string; from_checksum: string; to_checksum: string; by: string; at: string }[] }[]>`
+      select checksum, history from schema_migrations`;
+    expect(row?.checksum).toBe(edited[0]!.checksum);
+    expect(row?.history).toHaveLength(1);
+    expect(row?.history[0]).toMatchObject({ action: "repair", from_checksum: original[0]!.checksum, to_checksum: edited[0]!.checksum, by: "postgres" });
+    expect(Number.isNaN(Date.parse(row!.history[0]!.at))).toBe(false);
+    await expect(withOptions(edited, (options) => repairChecksum(options, "7"))).rejects.toMatchObject({ code: "REPAIR_REFUSED" });
+  });
+});
+
+describe("non-transactional migrations", () => {
+  test("CREATE INDEX CONCURRENTLY succeeds while another runner waits for the migration lock", async () => {
+    await up(db.url, migrationsFrom({ "001_t.sql": "create table t (id int); insert into t select generate_series(1, 20000);" }));
+    const migrations = migrationsFrom({
+      "001_t.sql": "create table t (id int); insert into t select generate_series(1, 20000);",
+      "002_slow.sql": "-- migrate:up transaction:false\nselect pg_sleep(1);\ncreate index concurrently if not exists t_id on t (id);\n-- migrate:down\ndrop index t_id;\n",
+    });
+    const started = Date.now();
+    const first = up(db.url, migrations);
+    await Bun.sleep(300);
+    const second = up(db.url, migrations);
+    const [a, b] = await Promise.all([first, second]);
+    expect([...a.applied, ...b.applied].map((migration) => migration.version)).toEqual(["002"]);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const [index] = await db.sql`select indisvalid from pg_index where indexrelid = 't_id'::regclass`;
+    expect(index?.indisvalid).toBe(true);
+  });
+
+  test("a failed CREATE UNIQUE INDEX CONCURRENTLY is reported with the INVALID index it left and how to remove it", async () => {
+    await up(db.url, migrationsFrom({ "001_t.sql": "create table t (id int); insert into t values (1), (1);" }));
+    const migrations = migrationsFrom({
+      "001_t.sql": "create table t (id int); insert into t values (1), (1);",
+      "002_unique.sql": "-- migrate:up transaction:false\ncreate unique index concurrently t_id_unique on t (id);\n-- migrate:down\ndrop index t_id_unique;\n",
+    });
+    const failure = await up(db.url, migrations).catch((error: unknown) => error as MigrateError);
+    expect(failure).toBeInstanceOf(MigrateError);
+    const error = failure as MigrateError;
+    expect(error.message).toContain("SQLSTATE 23505");
+    expect(error.message).toContain("outside a transaction (transaction:false)");
+    expect(error.details.join("\n")).toContain("index t_id_unique is INVALID");
+    expect(error.details.join("\n")).toContain("DROP INDEX CONCURRENTLY IF EXISTS t_id_unique;");
+    const rows = await db.sql`select version from schema_migrations order by version`;
+    expect(rows.map((row) => row.version)).toEqual(["001"]);
+  });
+
+  test("the migration lock is not held by a waiter's snapshot (waiters poll)", async () => {
+    // Sanity check on the mechanism the CONCURRENTLY test relies on: a waiter never blocks inside pg_advisory_lock.
+    const sql = runnerClient(db.url);
+    try {
+      const [row] = await sql`select pg_try_advisory_lock(${MIGRATION_LOCK_KEY}::bigint) as locked`;
+      expect(row?.locked).toBe(true);
+    } finally {
+      await sql.end();
+    }
+  });
+});
