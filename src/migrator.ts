@@ -5,7 +5,7 @@ import type { ConnectionConfig } from "./config.ts";
 import { MigrateError } from "./core/errors.ts";
 import type { Migration } from "./core/migration-set.ts";
 import { type Plan, planMigrations } from "./core/plan.ts";
-import { applyMigration, recordBaseline, recordRepair, revertMigration } from "./db/apply.ts";
+import { type LockMode, type MigrationSession, type StepProgress, applyMigration, interrupted, recordBaseline, recordRepair, revertMigration } from "./db/apply.ts";
 import { type Sql, waitForDatabase } from "./db/connection.ts";
 import { acquireMigrationLock, releaseMigrationLock } from "./db/lock.ts";
 import { missingTables } from "./db/tables.ts";
@@ -26,6 +26,16 @@ export interface MigratorOptions {
   readonly lockWaitMs: number;
   /** "fail" refuses when the database holds migrations this build does not know. */
   readonly onUnknown?: "warn" | "fail";
+  /** lock_timeout while migrating (ms): fail instead of queueing behind application locks. Default 10 s. */
+  readonly lockTimeoutMs?: number;
+  /** statement_timeout while migrating (ms), 0 for none. */
+  readonly statementTimeoutMs?: number;
+  /** How often a migration that hit lock_timeout is tried again, with backoff. Default 0. */
+  readonly lockRetries?: number;
+  /** "auto" uses transaction-level locks when the connection goes through a pooler. */
+  readonly lockMode?: "auto" | LockMode;
+  /** Aborting (SIGTERM) cancels the statement in progress and rolls it back. */
+  readonly signal?: AbortSignal;
 }
 
 export interface AppliedMigration {
@@ -49,9 +59,9 @@ type Reserved = postgres.ReservedSql<Record<string, never>>;
  * hangs on a pool that has none yet).
  */
 export function waitAndReadPlan(
-  options: Pick<MigratorOptions, "sql" | "connection" | "waitMs" | "log" | "migrations">,
+  options: Pick<MigratorOptions, "sql" | "connection" | "waitMs" | "log" | "migrations" | "signal">,
 ): Promise<{ plan: Plan; tracking: TrackingState }> {
-  return waitForDatabase(() => readPlan(options.sql, options.migrations), options.connection, options.waitMs, options.log);
+  return waitForDatabase(() => readPlan(options.sql, options.migrations), options.connection, options.waitMs, options.log, options.signal);
 }
 
 /** Reads the tracking table and compares it with the migrations; writes nothing. */
@@ -90,7 +100,38 @@ export function assertConsistent(plan: Plan, onUnknown: "warn" | "fail", log: Lo
   }
 }
 
-type Locked = { readonly db: Reserved; readonly plan: Plan; readonly runner: string };
+type Locked = { readonly session: MigrationSession; readonly plan: Plan };
+
+interface SessionProbe {
+  pid: number;
+  port: number | null;
+  version: number;
+  can_create: boolean;
+  role: string;
+  schema: string | null;
+}
+
+/** Behind PgBouncer the server's own port differs from the one we dialled; a direct connection's does not. */
+function chooseLockMode(options: MigratorOptions, probe: SessionProbe): LockMode {
+  const requested = options.lockMode ?? "auto";
+  if (requested !== "auto") return requested;
+  if (probe.port !== null && probe.port !== options.connection.port) {
+    options.log.info(
+      `the server listens on port ${probe.port} but we connected to ${options.connection.port}: a connection pooler (PgBouncer?) is in between, so each migration takes a transaction-level lock instead of one session lock`,
+      { event: "lock_mode", lock_mode: "transaction" },
+    );
+    return "transaction";
+  }
+  return "session";
+}
+
+function missingCreateGrant(probe: SessionProbe): MigrateError {
+  const schema = probe.schema ?? "public";
+  return new MigrateError(
+    "DB_PERMISSION_DENIED",
+    `The database role "${probe.role}" may not create tables in schema ${schema}, which the migrations (and the tracking table) need. Nothing was applied. Run st44-migrate as the role that owns the schema, or grant it: GRANT CREATE ON SCHEMA ${schema} TO "${probe.role}"; (the API can keep a less privileged role: it only needs SELECT on schema_migrations for the health check).`,
+  );
+}
 
 /**
  * Takes the migration lock on a dedicated connection, creates or adopts the
@@ -98,30 +139,78 @@ type Locked = { readonly db: Reserved; readonly plan: Plan; readonly runner: str
  * may have changed it while we waited), then runs `work`.
  */
 async function underMigrationLock<T>(options: MigratorOptions, work: (locked: Locked) => Promise<T>): Promise<T> {
-  const { log } = options;
-  // The lock is a session lock: take it, and do the work, on one dedicated connection.
+  const { log, signal } = options;
+  if (signal?.aborted) throw interrupted(signal);
   const db = (await options.sql.reserve()) as Reserved;
   try {
-    await acquireMigrationLock(db, options.lockWaitMs, log);
+    const [probe] = await db<SessionProbe[]>`
+      select pg_backend_pid() as pid, inet_server_port() as port, current_setting('server_version_num')::int as version,
+             has_schema_privilege(coalesce(current_schema(), 'public'), 'CREATE') as can_create, current_user as role, current_schema() as schema`;
+    if (!probe) throw new MigrateError("INTERNAL", "The session probe returned no row.");
+    const lockMode = chooseLockMode(options, probe);
+    const session: MigrationSession = {
+      db,
+      pool: options.sql,
+      lockMode,
+      lockTimeoutMs: options.lockTimeoutMs ?? 10_000,
+      statementTimeoutMs: options.statementTimeoutMs ?? 0,
+      lockWaitMs: options.lockWaitMs,
+      checksClientConnection: probe.version >= 140000,
+      runner: `st44-migrate ${buildInfo.version} (${buildInfo.commit}) on ${hostname()}`,
+      log,
+      signal,
+      connection: { lost: false },
+    };
+    if (lockMode === "session") await acquireMigrationLock(db, options.lockWaitMs, log, signal);
     try {
       const before = await readPlan(db, options.migrations);
       if (before.tracking.kind !== "ready") {
+        if (before.tracking.kind === "missing" && !probe.can_create) throw missingCreateGrant(probe);
         if (before.tracking.kind === "legacy") {
           log.info(`adopting the existing schema_migrations table (${before.tracking.rows.length} rows kept)`, {
             event: "adopt_tracking_table",
             rows: before.tracking.rows.length,
           });
         }
-        await ensureTrackingTable(db);
+        await ensureTrackingTable(db, lockMode === "transaction" ? options.lockWaitMs : null);
       }
       const { plan } = before.tracking.kind === "ready" ? before : await readPlan(db, options.migrations);
-      const runner = `st44-migrate ${buildInfo.version} (${buildInfo.commit}) on ${hostname()}`;
-      return await work({ db, plan, runner });
+      if (plan.pending.length > 0 && !probe.can_create) throw missingCreateGrant(probe);
+      return await work({ session, plan });
     } finally {
-      await releaseMigrationLock(db).catch(() => {});
+      // A lost connection took its session lock with it.
+      if (lockMode === "session" && !session.connection.lost) await releaseMigrationLock(db).catch(() => {});
     }
   } finally {
     db.release();
+  }
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+  });
+
+/** Applies one migration, trying again after lock_timeout failures when --lock-retries allows. */
+async function applyWithRetries(options: MigratorOptions, session: MigrationSession, migration: Migration, progress: StepProgress): Promise<number | null> {
+  const retries = options.lockRetries ?? 0;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await applyMigration(session, migration, progress);
+    } catch (error) {
+      const lockTimedOut = error instanceof MigrateError && (error.cause as { code?: string } | undefined)?.code === "55P03";
+      if (!lockTimedOut || attempt >= retries || options.signal?.aborted) throw error;
+      const delay = Math.min(1000 * 2 ** attempt, 30_000);
+      options.log.warn(`${migration.fileName} hit lock_timeout (attempt ${attempt + 1} of ${retries + 1}); trying again in ${delay / 1000} s`, {
+        event: "lock_retry",
+        version: migration.version,
+        attempt: attempt + 1,
+        delay_ms: delay,
+      });
+      await sleep(delay, options.signal);
+      if (options.signal?.aborted) throw interrupted(options.signal);
+    }
   }
 }
 
@@ -138,16 +227,13 @@ export async function migrateUp(options: MigratorOptions): Promise<UpResult> {
   if (first.tracking.kind === "ready" && first.plan.pending.length === 0) {
     return { applied: [], plan: first.plan, durationMs: Math.round(performance.now() - started) };
   }
-  return underMigrationLock(options, async ({ db, plan, runner }) => {
+  return underMigrationLock(options, async ({ session, plan }) => {
     // The first check already warned about unknown and out-of-order migrations.
     assertConsistent(plan, "warn", silentLogger);
     const applied: AppliedMigration[] = [];
     for (const [index, migration] of plan.pending.entries()) {
-      const durationMs = await applyMigration(db, migration, {
-        runner,
-        appliedBefore: index,
-        remainingAfter: plan.pending.length - index - 1,
-      });
+      const durationMs = await applyWithRetries(options, session, migration, { before: index, after: plan.pending.length - index - 1 });
+      if (durationMs === null) continue;
       applied.push({ version: migration.version, name: migration.name, durationMs });
       log.success(`applied ${migration.fileName} in ${durationMs} ms`, {
         event: "migration_applied",
@@ -156,7 +242,7 @@ export async function migrateUp(options: MigratorOptions): Promise<UpResult> {
         duration_ms: durationMs,
       });
     }
-    const after = await readPlan(db, options.migrations);
+    const after = await readPlan(session.db, options.migrations);
     return { applied, plan: after.plan, durationMs: Math.round(performance.now() - started) };
   });
 }
@@ -179,16 +265,16 @@ export async function migrateDown(
 ): Promise<DownResult> {
   const { log } = options;
   await waitAndReadPlan(options);
-  return underMigrationLock(options, async ({ db, plan }) => {
-    const steps = planRollback(plan, target, await readStoredDown(db));
+  return underMigrationLock(options, async ({ session, plan }) => {
+    const steps = planRollback(plan, target, await readStoredDown(session.db));
     if (steps.length === 0) return { reverted: [], plan };
     await confirm(steps);
     const reverted: (AppliedMigration & { source: RollbackStep["source"] })[] = [];
     for (const [index, step] of steps.entries()) {
       const durationMs = await revertMigration(
-        db,
+        session,
         { key: step.entry.key, sql: step.sql, source: { fileName: step.sourceName, text: step.sourceText }, sourceOffset: step.sourceOffset },
-        { runner: "", appliedBefore: index, remainingAfter: steps.length - index - 1 },
+        { before: index, after: steps.length - index - 1 },
       );
       reverted.push({ version: step.entry.version, name: step.entry.name, durationMs, source: step.source });
       log.success(`rolled back ${step.entry.version}_${step.entry.name} in ${durationMs} ms${step.source === "stored" ? " (down SQL stored in schema_migrations)" : ""}`, {
@@ -198,7 +284,7 @@ export async function migrateDown(
         duration_ms: durationMs,
       });
     }
-    return { reverted, plan: (await readPlan(db, options.migrations)).plan };
+    return { reverted, plan: (await readPlan(session.db, options.migrations)).plan };
   });
 }
 
@@ -206,7 +292,7 @@ export async function migrateDown(
 export async function baselineTo(options: MigratorOptions, version: string): Promise<readonly Migration[]> {
   if (!isVersion(version)) throw new MigrateError("USAGE", `baseline --to takes a version number (for example 016), not "${version}".`);
   await waitAndReadPlan(options);
-  return underMigrationLock(options, async ({ db, plan, runner }) => {
+  return underMigrationLock(options, async ({ session, plan }) => {
     const beyond = plan.applied.filter((entry) => compareVersions(entry.version, version) > 0);
     if (beyond.length > 0) {
       throw new MigrateError(
@@ -215,7 +301,7 @@ export async function baselineTo(options: MigratorOptions, version: string): Pro
       );
     }
     const marked = plan.pending.filter((migration) => compareVersions(migration.version, version) <= 0);
-    await recordBaseline(db, marked, runner);
+    await recordBaseline(session, marked);
     for (const migration of marked) {
       options.log.success(`baselined ${migration.fileName} (recorded as applied, not run)`, { event: "migration_baselined", version: migration.version });
     }
@@ -226,7 +312,7 @@ export async function baselineTo(options: MigratorOptions, version: string): Pro
 /** `repair --accept VERSION`: takes the file's current checksum for an applied migration edited on purpose. */
 export async function repairChecksum(options: MigratorOptions, version: string): Promise<{ from: string | null; to: string } | null> {
   await waitAndReadPlan(options);
-  return underMigrationLock(options, async ({ db, plan, runner }) => {
+  return underMigrationLock(options, async ({ session, plan }) => {
     const entry = plan.entries.find((candidate) => candidate.key === versionKey(version));
     if (!entry || !entry.row || !entry.migration) {
       throw new MigrateError(
@@ -235,7 +321,7 @@ export async function repairChecksum(options: MigratorOptions, version: string):
       );
     }
     if (entry.row.checksum === entry.migration.checksum) return null;
-    await recordRepair(db, entry.migration, entry.row.checksum, runner);
+    await recordRepair(session, entry.migration, entry.row.checksum);
     options.log.success(`accepted the current text of ${entry.migration.fileName} (checksum ${entry.row.checksum?.slice(0, 12) ?? "none"}… -> ${entry.migration.checksum.slice(0, 12)}…)`, {
       event: "migration_repaired",
       version: entry.version,

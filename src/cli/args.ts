@@ -42,6 +42,16 @@ export const applyArgs = {
     valueHint: "SECONDS",
     description: "statement_timeout for migrations, 0 for none (default: MIGRATE_STATEMENT_TIMEOUT or 0)",
   },
+  "lock-retries": {
+    type: "string",
+    valueHint: "N",
+    description: "Try a migration that hit lock_timeout again, up to N more times with backoff (default: MIGRATE_LOCK_RETRIES or 0)",
+  },
+  "lock-mode": {
+    type: "string",
+    valueHint: "auto|session|transaction",
+    description: "auto: one session lock on a direct connection, a transaction-level lock per migration behind a pooler (default: MIGRATE_LOCK_MODE or auto)",
+  },
   "on-unknown": {
     type: "string",
     valueHint: "warn|fail",

@@ -16,6 +16,7 @@ import type { MigratorOptions } from "../migrator.ts";
 import { directorySource } from "../source/directory.ts";
 import { embeddedSource } from "../source/embedded.ts";
 import type { MigrationSource } from "../source/types.ts";
+import { interruptSignal } from "./interrupt.ts";
 
 /** Everything a command needs, resolved from flags and the environment in one place. */
 export interface CommandContext {
@@ -43,7 +44,13 @@ export interface DatabaseSession {
 }
 
 /** Opens the client with the run's settings; close() must be awaited before the process exits or execs. */
-export function openDatabase(context: CommandContext, flags: Flags, clientOverrides: { connectTimeoutSeconds?: number } = {}): DatabaseSession {
+export interface OpenOptions {
+  readonly connectTimeoutSeconds?: number;
+  /** Commands that write install the SIGTERM/SIGINT handler that cancels and rolls back; readers keep the default (exit). */
+  readonly interruptible?: boolean;
+}
+
+export function openDatabase(context: CommandContext, flags: Flags, clientOverrides: OpenOptions = {}): DatabaseSession {
   const { env, log } = context;
   const connection = resolveConnection(flags, env);
   const waitMs = durationSetting(flags, "wait", env, "MIGRATE_WAIT", 60_000);
@@ -54,16 +61,23 @@ export function openDatabase(context: CommandContext, flags: Flags, clientOverri
   if (onUnknown !== "warn" && onUnknown !== "fail") {
     throw new MigrateError("USAGE", `--on-unknown (or MIGRATE_ON_UNKNOWN) must be warn or fail, not "${onUnknown}".`);
   }
+  const lockRetriesText = stringSetting(flags, "lock-retries", env, "MIGRATE_LOCK_RETRIES") ?? "0";
+  const lockRetries = Number(lockRetriesText);
+  if (!/^\d+$/.test(lockRetriesText) || lockRetries > 100) {
+    throw new MigrateError("USAGE", `--lock-retries (or MIGRATE_LOCK_RETRIES) must be a whole number from 0 to 100, not "${lockRetriesText}".`);
+  }
+  const lockMode = stringSetting(flags, "lock-mode", env, "MIGRATE_LOCK_MODE") ?? "auto";
+  if (lockMode !== "auto" && lockMode !== "session" && lockMode !== "transaction") {
+    throw new MigrateError("USAGE", `--lock-mode (or MIGRATE_LOCK_MODE) must be auto, session or transaction, not "${lockMode}".`);
+  }
   const sql = createClient(connection, {
-    lockTimeoutMs,
-    statementTimeoutMs,
     connectTimeoutSeconds: clientOverrides.connectTimeoutSeconds ?? Math.max(1, Math.min(10, Math.ceil(waitMs / 1000) || 10)),
     log,
   });
   return {
     sql,
     connection,
-    migrator: { sql, connection, log, waitMs, lockWaitMs, onUnknown },
+    migrator: { sql, connection, log, waitMs, lockWaitMs, onUnknown, lockTimeoutMs, statementTimeoutMs, lockRetries, lockMode, signal: clientOverrides.interruptible ? interruptSignal(log) : undefined },
     close: () => sql.end({ timeout: 5 }),
   };
 }
@@ -73,10 +87,14 @@ export function describeBuild(): string {
 }
 
 /** Loads the migrations, opens the database with the flags' settings, runs `work`, and always closes. */
-export async function withMigrator<T>(flags: Flags, work: (context: CommandContext, options: MigratorOptions) => Promise<T>): Promise<T> {
+export async function withMigrator<T>(
+  flags: Flags,
+  work: (context: CommandContext, options: MigratorOptions) => Promise<T>,
+  open: OpenOptions = {},
+): Promise<T> {
   const context = createContext(flags);
   const migrations = await loadMigrations(context);
-  const db = openDatabase(context, flags);
+  const db = openDatabase(context, flags, open);
   try {
     return await work(context, { ...db.migrator, migrations });
   } finally {

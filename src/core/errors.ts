@@ -16,6 +16,8 @@ export const ExitCode = {
   /** As shells do: the command to exec cannot be run / was not found. */
   commandNotExecutable: 126,
   commandNotFound: 127,
+  /** Stopped by SIGTERM (128+15); SIGINT gives 130. */
+  interrupted: 143,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -56,6 +58,9 @@ export const errorCodes = {
   // run: starting the application
   COMMAND_NOT_FOUND: ExitCode.commandNotFound,
   EXEC_FAILED: ExitCode.commandNotExecutable,
+  LOCK_MODE_UNSUPPORTED: ExitCode.refused,
+  /** SIGTERM (143) or SIGINT (130) while migrating: the current step was cancelled and rolled back. */
+  INTERRUPTED: ExitCode.interrupted,
   // status --exit-code
   PENDING_MIGRATIONS: ExitCode.pending,
   INTERNAL: ExitCode.internal,
@@ -64,15 +69,16 @@ export type ErrorCode = keyof typeof errorCodes;
 
 export class MigrateError extends Error {
   readonly code: ErrorCode;
-  readonly exitCode: ExitCode;
+  readonly exitCode: number;
   /** Extra lines printed under the message (SQL context, file list...). */
   readonly details: readonly string[];
 
-  constructor(code: ErrorCode, message: string, options: { details?: readonly string[]; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { details?: readonly string[]; cause?: unknown; exitCode?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "MigrateError";
     this.code = code;
-    this.exitCode = errorCodes[code];
+    // Only INTERRUPTED varies (130 for SIGINT, as shells report it); every other code has one exit code.
+    this.exitCode = (options.exitCode ?? errorCodes[code]) as ExitCode;
     this.details = options.details ?? [];
   }
 }

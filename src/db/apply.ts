@@ -4,39 +4,216 @@ import { MigrateError } from "../core/errors.ts";
 import type { Migration } from "../core/migration-set.ts";
 import { blankTransactionControl, scanSql } from "../core/sql-lexer.ts";
 import { locateInFile } from "../core/sql-position.ts";
+import type { Logger } from "../log.ts";
+import type { Sql } from "./connection.ts";
+import { MIGRATION_LOCK_KEY } from "./lock.ts";
 import { TRACKING_TABLE, VERSION_KEY_SQL } from "./tracking.ts";
 
 type Reserved = postgres.ReservedSql<Record<string, never>>;
 
-export interface ApplyContext {
+/**
+ * "session": one session advisory lock held for the whole run (a direct
+ * connection). "transaction": each write transaction takes a
+ * transaction-level advisory lock, which stays correct behind a pooler in
+ * transaction mode (PgBouncer), where session state does not survive COMMIT.
+ */
+export type LockMode = "session" | "transaction";
+
+/** The connection that migrates, and what every step needs to know about the run. */
+export interface MigrationSession {
+  readonly db: Reserved;
+  /** The pool, for a second connection that watches who blocks the migration. */
+  readonly pool: Sql;
+  readonly lockMode: LockMode;
+  readonly lockTimeoutMs: number;
+  readonly statementTimeoutMs: number;
+  /** How long a transaction-level lock may be waited for (transaction mode). */
+  readonly lockWaitMs: number;
+  /** client_connection_check_interval exists from PostgreSQL 14 on. */
+  readonly checksClientConnection: boolean;
   /** "st44-migrate 0.1.0 (abc1234) on host", stored with each row. */
   readonly runner: string;
-  /** How many migrations of this run were applied before this one, for the error message. */
-  readonly appliedBefore: number;
-  readonly remainingAfter: number;
+  readonly log: Logger;
+  readonly signal?: AbortSignal;
+  /**
+   * Set when the server ended the connection: its transaction is rolled back
+   * and its session lock gone, and nothing more may be sent on it
+   * (postgres.js 3.4.9 throws from a timer when a write meets the closed socket).
+   */
+  readonly connection: { lost: boolean };
+}
+
+/** The server or the network ended the session (pg_terminate_backend, restart, failover). */
+export function isConnectionLost(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? "";
+  return /^(CONNECTION_|ECONN|EPIPE)/.test(code) || code === "57P01" || code === "57P02" || code === "57P03" || code.startsWith("08");
+}
+
+/** ROLLBACK after a failure, unless the connection is gone (the server rolled back already). */
+async function rollback(session: MigrationSession, error: unknown): Promise<void> {
+  if (isConnectionLost(error)) {
+    session.connection.lost = true;
+    return;
+  }
+  await session.db.unsafe("rollback").catch(() => {});
+}
+
+export interface StepProgress {
+  /** How many steps of this run came before this one, and how many follow: for the error message. */
+  readonly before: number;
+  readonly after: number;
+}
+
+export function interrupted(signal: AbortSignal | undefined): MigrateError {
+  const name = typeof signal?.reason === "string" ? signal.reason : "a signal";
+  return new MigrateError(
+    "INTERRUPTED",
+    `Stopped by ${name}: the migration in progress was cancelled and rolled back, the lock released. Run st44-migrate again to continue.`,
+    { exitCode: name === "SIGINT" ? 130 : 143 },
+  );
+}
+
+/** BEGIN with this run's settings; the guard detects a COMMIT the file sends itself; returns the backend pid. */
+async function begin(session: MigrationSession, guard: string): Promise<number> {
+  const settings = [
+    `set local lock_timeout = ${Math.max(0, Math.round(session.lockTimeoutMs))}`,
+    `set local statement_timeout = ${Math.max(0, Math.round(session.statementTimeoutMs))}`,
+    // A client that dies (SIGKILL) is noticed within a second even during a long statement, so its lock goes too.
+    ...(session.checksClientConnection ? ["set local client_connection_check_interval = 1000"] : []),
+  ];
+  const results = await session.db.unsafe(
+    `begin; ${settings.join("; ")}; select set_config('st44_migrate.guard', '${guard}', true), pg_backend_pid() as pid`,
+  );
+  const rows = (results as unknown as { pid: number }[][]).at(-1);
+  return rows?.[0]?.pid ?? 0;
 }
 
 /**
- * Applies one migration on the connection that holds the migration lock and
- * returns its duration in ms. A transactional migration runs with its
- * tracking row in one transaction: applied entirely or not at all.
+ * In transaction mode, takes the migration lock for this transaction only
+ * (waiting at most lockWaitMs), then checks that no other runner recorded
+ * `key` meanwhile. Returns false when it did: the caller rolls back and skips.
  */
-export async function applyMigration(db: Reserved, migration: Migration, context: ApplyContext): Promise<number> {
-  return migration.options.transaction
-    ? applyInTransaction(db, migration, context)
-    : applyStatementByStatement(db, migration, context);
+async function lockTransaction(session: MigrationSession, key: string | null): Promise<boolean> {
+  if (session.lockMode !== "transaction") return true;
+  const { db } = session;
+  try {
+    await db.unsafe(`set local lock_timeout = ${Math.max(1, Math.round(session.lockWaitMs))}`);
+    await db.unsafe(`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+    await db.unsafe(`set local lock_timeout = ${Math.max(0, Math.round(session.lockTimeoutMs))}`);
+  } catch (error) {
+    if ((error as { code?: string }).code !== "55P03") throw error;
+    throw new MigrateError(
+      "LOCK_TIMEOUT",
+      `Gave up after ${(session.lockWaitMs / 1000).toFixed(1)} s waiting for the migration lock (transaction-level, behind a connection pooler): another st44-migrate is applying migrations. Let it finish, or raise --lock-wait.`,
+      { cause: error },
+    );
+  }
+  if (key === null) return true;
+  const [row] = await db.unsafe<{ n: number }[]>(`select count(*)::int as n from ${TRACKING_TABLE} where ${VERSION_KEY_SQL} = $1`, [key]);
+  return (row?.n ?? 0) === 0;
 }
 
-async function applyInTransaction(db: Reserved, migration: Migration, context: ApplyContext): Promise<number> {
+interface Blocker {
+  pid: number;
+  application_name: string;
+  state: string | null;
+  xact_seconds: number | null;
+  query: string | null;
+}
+
+/**
+ * Watches, from a second connection, which sessions block the migrating
+ * backend, so a lock_timeout failure can name them (the server's error does
+ * not). Starts after 200 ms: quick migrations never pay for it.
+ */
+function watchBlockers(session: MigrationSession, pid: number, fileName: string): { stop(): Blocker[] } {
+  let seen: Blocker[] = [];
+  let stopped = false;
+  let reported = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const poll = async (): Promise<void> => {
+    try {
+      const rows = await session.pool<Blocker[]>`
+        select pid, application_name, state, extract(epoch from now() - xact_start)::int as xact_seconds, left(query, 200) as query
+        from pg_stat_activity where pid = any(pg_blocking_pids(${pid}::int))`;
+      if (rows.length > 0) {
+        seen = [...rows];
+        if (!reported) {
+          reported = true;
+          session.log.warn(`${fileName} is waiting for a lock held by ${describeBlockers(seen)}`, { event: "blocked", blockers: seen.map((row) => String(row.pid)) });
+        }
+      }
+    } catch {
+      // Watching is best effort: the migration itself decides success.
+    }
+    if (!stopped) timer = setTimeout(poll, 250);
+  };
+  timer = setTimeout(poll, 200);
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+      return seen;
+    },
+  };
+}
+
+function describeBlockers(blockers: readonly Blocker[]): string {
+  return blockers
+    .map((blocker) => {
+      const app = blocker.application_name ? `application "${blocker.application_name}", ` : "";
+      const age = blocker.xact_seconds === null ? "" : ` for ${blocker.xact_seconds} s`;
+      const query = blocker.query ? `; last query: ${blocker.query.replace(/\s+/g, " ").trim()}` : "";
+      return `pid ${blocker.pid} (${app}${blocker.state ?? "unknown state"}${age}${query})`;
+    })
+    .join(", ");
+}
+
+/** Runs one statement, cancelling it server-side when the run is aborted (SIGTERM). */
+async function runCancellable(session: MigrationSession, sql: string): Promise<void> {
+  const query = session.db.unsafe(sql);
+  const cancel = (): void => {
+    void query.cancel();
+  };
+  session.signal?.addEventListener("abort", cancel, { once: true });
+  try {
+    await query;
+  } finally {
+    session.signal?.removeEventListener("abort", cancel);
+  }
+}
+
+/**
+ * Applies one migration and returns its duration in ms, or null when another
+ * runner applied it first (transaction mode). A transactional migration runs
+ * with its tracking row in one transaction: applied entirely or not at all.
+ */
+export async function applyMigration(session: MigrationSession, migration: Migration, progress: StepProgress): Promise<number | null> {
+  if (session.signal?.aborted) throw interrupted(session.signal);
+  return migration.options.transaction
+    ? applyInTransaction(session, migration, progress)
+    : applyStatementByStatement(session, migration, progress);
+}
+
+async function applyInTransaction(session: MigrationSession, migration: Migration, progress: StepProgress): Promise<number | null> {
+  const { db } = session;
   // A legacy file's own BEGIN/COMMIT would end our transaction early; blank them.
   const { text } = blankTransactionControl(migration.up);
   // A transaction-local setting vanishes with a COMMIT we did not send: the guard catches any we missed.
   const guard = randomUUID();
-  await db.unsafe(`begin; select set_config('st44_migrate.guard', '${guard}', true)`);
-  const started = performance.now();
+  let watch: { stop(): Blocker[] } | null = null;
   try {
-    await db.unsafe(text);
+    const pid = await begin(session, guard);
+    if (!(await lockTransaction(session, migration.key))) {
+      await db.unsafe("rollback");
+      session.log.info(`${migration.fileName} was applied by another runner meanwhile; skipped`, { event: "migration_skipped", version: migration.version });
+      return null;
+    }
+    watch = watchBlockers(session, pid, migration.fileName);
+    const started = performance.now();
+    await runCancellable(session, text);
     const durationMs = Math.round(performance.now() - started);
+    watch.stop();
     const [row] = await db<{ guard: string | null }[]>`select current_setting('st44_migrate.guard', true) as guard`;
     if (row?.guard !== guard) {
       throw new MigrateError(
@@ -44,16 +221,25 @@ async function applyInTransaction(db: Reserved, migration: Migration, context: A
         `${migration.fileName} ended the runner's transaction itself (a COMMIT or ROLLBACK the runner could not remove, for example inside a procedure call), so part of it may already be committed. Check the schema by hand, remove the transaction control from the file, and if the file needs statements outside a transaction put "-- migrate:up transaction:false" on its up marker.`,
       );
     }
-    await recordApplied(db, migration, durationMs, context.runner);
+    await recordApplied(db, migration, durationMs, session.runner);
     await db.unsafe("commit");
     return durationMs;
   } catch (error) {
-    await db.unsafe("rollback").catch(() => {});
-    throw asMigrationError(error, migration, migration.upOffset, context, "transaction");
+    const blockers = watch?.stop() ?? [];
+    await rollback(session, error);
+    if (session.signal?.aborted) throw interrupted(session.signal);
+    throw asMigrationError(error, migration, migration.upOffset, progress, "transaction", { blockers });
   }
 }
 
-async function applyStatementByStatement(db: Reserved, migration: Migration, context: ApplyContext): Promise<number> {
+async function applyStatementByStatement(session: MigrationSession, migration: Migration, progress: StepProgress): Promise<number> {
+  const { db } = session;
+  if (session.lockMode === "transaction") {
+    throw new MigrateError(
+      "LOCK_MODE_UNSUPPORTED",
+      `${migration.fileName} runs outside a transaction (transaction:false), which needs the session-level migration lock, and this connection goes through a pooler in transaction mode where session locks are unsafe. Nothing of it was applied. Run st44-migrate against PostgreSQL directly (its own host and port, not PgBouncer's) for this release, or pass --lock-mode session if this connection is direct after all.`,
+    );
+  }
   const { statements, unterminated } = scanSql(migration.up);
   if (unterminated) {
     const position = locateInFile(migration.text, migration.upOffset + unterminated.offset, 1);
@@ -62,23 +248,29 @@ async function applyStatementByStatement(db: Reserved, migration: Migration, con
       `${migration.fileName}: unterminated ${unterminated.kind}${position ? ` starting at line ${position.line}, column ${position.column}` : ""}. Close it; nothing was run.`,
     );
   }
+  await db.unsafe(`set lock_timeout = ${Math.round(session.lockTimeoutMs)}; set statement_timeout = ${Math.round(session.statementTimeoutMs)}`);
   const invalidBefore = await invalidIndexes(db);
   const started = performance.now();
   for (const statement of statements) {
     try {
-      await db.unsafe(migration.up.slice(statement.start, statement.end));
+      await runCancellable(session, migration.up.slice(statement.start, statement.end));
     } catch (error) {
+      if (session.signal?.aborted) throw interrupted(session.signal);
+      if (isConnectionLost(error)) {
+        session.connection.lost = true;
+        throw asMigrationError(error, migration, migration.upOffset + statement.start, progress, "statements");
+      }
       const left = (await invalidIndexes(db).catch(() => [])).filter((name) => !invalidBefore.includes(name));
-      throw asMigrationError(error, migration, migration.upOffset + statement.start, context, "statements", left);
+      throw asMigrationError(error, migration, migration.upOffset + statement.start, progress, "statements", { invalidIndexes: left });
     }
   }
   const durationMs = Math.round(performance.now() - started);
   await db.unsafe("begin");
   try {
-    await recordApplied(db, migration, durationMs, context.runner);
+    await recordApplied(db, migration, durationMs, session.runner);
     await db.unsafe("commit");
   } catch (error) {
-    await db.unsafe("rollback").catch(() => {});
+    await rollback(session, error);
     throw error;
   }
   return durationMs;
@@ -86,9 +278,7 @@ async function applyStatementByStatement(db: Reserved, migration: Migration, con
 
 /** Indexes a failed CREATE INDEX CONCURRENTLY leaves behind: they exist, cost writes, and serve no query. */
 async function invalidIndexes(db: Reserved): Promise<string[]> {
-  const rows = await db.unsafe<{ name: string }[]>(
-    "select indexrelid::regclass::text as name from pg_index where not indisvalid order by 1",
-  );
+  const rows = await db.unsafe<{ name: string }[]>("select indexrelid::regclass::text as name from pg_index where not indisvalid order by 1");
   return rows.map((row) => row.name);
 }
 
@@ -109,23 +299,22 @@ interface ServerError {
   detail?: string;
   hint?: string;
   where?: string;
-  severity?: string;
 }
 
-/** Builds the report: file, line and column, the failing line, and the server's message, code, detail and hint. */
 /** The text an error position points into: a file, or down SQL stored in the tracking table. */
 export interface SqlSource {
   readonly fileName: string;
   readonly text: string;
 }
 
+/** Builds the report: file, line and column, the failing line, and the server's message, code, detail and hint. */
 export function asMigrationError(
   error: unknown,
   migration: SqlSource,
   queryOffset: number,
-  context: ApplyContext,
+  progress: StepProgress,
   mode: "transaction" | "statements" | "rollback",
-  invalidIndexesLeft: readonly string[] = [],
+  found: { blockers?: readonly Blocker[]; invalidIndexes?: readonly string[] } = {},
 ): MigrateError {
   if (error instanceof MigrateError) return error;
   const server = error as ServerError;
@@ -142,79 +331,86 @@ export function asMigrationError(
   if (server.detail) details.push(`  detail: ${server.detail}`);
   if (server.hint) details.push(`  hint: ${server.hint}`);
   if (server.where) details.push(`  context: ${server.where}`);
+  const blockers = found.blockers ?? [];
+  if (blockers.length > 0) details.push(`  blocked by: ${describeBlockers(blockers)}`);
+  const invalid = found.invalidIndexes ?? [];
+  for (const index of invalid) {
+    details.push(`  left behind: index ${index} is INVALID (a failed CREATE INDEX CONCURRENTLY); remove it with DROP INDEX CONCURRENTLY IF EXISTS ${index}; before running again`);
+  }
 
-  const connectionLost = /^(CONNECTION_|ECONN|EPIPE)/.test(server.code ?? "") || server.code === "57P01";
+  const connectionLost = isConnectionLost(error);
   const sqlstate = server.code ? ` (SQLSTATE ${server.code})` : "";
   const outcome =
     mode === "transaction"
       ? `Nothing of ${migration.fileName} was applied (rolled back)`
       : mode === "rollback"
-        ? `Nothing of this rollback step was undone (rolled back) and the migration stays applied`
+        ? "Nothing of this rollback step was undone (rolled back) and the migration stays applied"
         : `${migration.fileName} runs outside a transaction (transaction:false), so the statements before the failing one stay applied and it is not recorded; make its statements safe to repeat (IF NOT EXISTS) before running again`;
-  const progress =
-    mode === "rollback"
-      ? `; ${context.appliedBefore} migration(s) were rolled back before it and ${context.remainingAfter} after it were not.`
-      : `; ${context.appliedBefore} migration(s) before it in this run were applied and ${context.remainingAfter} after it were not run.`;
-  for (const index of invalidIndexesLeft) {
-    details.push(`  left behind: index ${index} is INVALID (a failed CREATE INDEX CONCURRENTLY); remove it with DROP INDEX CONCURRENTLY IF EXISTS ${index}; before running again`);
-  }
+  const done = mode === "rollback" ? "were rolled back before it" : "before it in this run were applied";
+  const notDone = mode === "rollback" ? "after it were not" : "after it were not run";
+  const progressText = `; ${progress.before} migration(s) ${done} and ${progress.after} ${notDone}.`;
   const fix = connectionLost
-    ? " The connection to the database was lost: check the server, then run st44-migrate again."
+    ? " The connection to the database was lost (the server rolls back an unfinished transaction): check the server, then run st44-migrate again."
     : server.code === "55P03"
-      ? " It waited longer than lock_timeout for a table lock held by other sessions (see pg_locks / pg_stat_activity); retry when the application is quieter, or raise --lock-timeout."
-      : invalidIndexesLeft.length > 0
-        ? ` Drop the INVALID index${invalidIndexesLeft.length > 1 ? "es" : ""} listed below, fix the file, and run st44-migrate up again.`
+      ? ` It waited longer than lock_timeout for a table lock held by ${blockers.length > 0 ? describeBlockers(blockers) : "other sessions (see pg_locks and pg_stat_activity)"}; retry when the application is quieter, raise --lock-timeout, or use --lock-retries.`
+      : invalid.length > 0
+        ? ` Drop the INVALID index${invalid.length > 1 ? "es" : ""} listed below, fix the file, and run st44-migrate up again.`
         : " Fix the SQL in the file and run st44-migrate up again.";
-  return new MigrateError(
-    "MIGRATION_FAILED",
-    `Migration ${migration.fileName} failed${at}: ${server.message}${sqlstate}. ${outcome}${progress}${fix}`,
-    { details, cause: error },
-  );
+  return new MigrateError("MIGRATION_FAILED", `Migration ${migration.fileName} failed${at}: ${server.message}${sqlstate}. ${outcome}${progressText}${fix}`, {
+    details,
+    cause: error,
+  });
 }
 
 /** Undoes one applied migration: its down SQL and the removal of its row, in one transaction. */
 export async function revertMigration(
-  db: Reserved,
+  session: MigrationSession,
   step: { readonly key: string; readonly sql: string; readonly source: SqlSource; readonly sourceOffset: number },
-  context: ApplyContext,
+  progress: StepProgress,
 ): Promise<number> {
+  const { db } = session;
+  if (session.signal?.aborted) throw interrupted(session.signal);
   const { text } = blankTransactionControl(step.sql);
-  await db.unsafe("begin");
-  const started = performance.now();
   try {
-    await db.unsafe(text);
+    await begin(session, randomUUID());
+    await lockTransaction(session, null);
+    const started = performance.now();
+    await runCancellable(session, text);
     await db.unsafe(`delete from ${TRACKING_TABLE} where ${VERSION_KEY_SQL} = $1`, [step.key]);
     await db.unsafe("commit");
     return Math.round(performance.now() - started);
   } catch (error) {
-    await db.unsafe("rollback").catch(() => {});
-    throw asMigrationError(error, step.source, step.sourceOffset, context, "rollback");
+    await rollback(session, error);
+    if (session.signal?.aborted) throw interrupted(session.signal);
+    throw asMigrationError(error, step.source, step.sourceOffset, progress, "rollback");
   }
 }
 
 /** Records migrations as applied without running them (baseline), each with a history entry. */
-export async function recordBaseline(db: Reserved, migrations: readonly Migration[], runner: string): Promise<void> {
-  await db.unsafe("begin");
+export async function recordBaseline(session: MigrationSession, migrations: readonly Migration[]): Promise<void> {
+  const { db } = session;
   try {
+    await begin(session, randomUUID());
+    await lockTransaction(session, null);
     for (const migration of migrations) {
       await db.unsafe(
         `insert into ${TRACKING_TABLE} (version, name, applied_at, checksum, duration_ms, runner, down_sql, history)
          values ($1, $2, now(), $3, null, $4, $5, jsonb_build_array($6::jsonb || jsonb_build_object('at', now(), 'by', current_user)))`,
         // jsonb parameters take objects: postgres.js serialises by the type the server infers.
-        [migration.version, migration.name, migration.checksum, runner, migration.down, { action: "baseline", runner } as never],
+        [migration.version, migration.name, migration.checksum, session.runner, migration.down, { action: "baseline", runner: session.runner } as never],
       );
     }
     await db.unsafe("commit");
   } catch (error) {
-    await db.unsafe("rollback").catch(() => {});
+    await rollback(session, error);
     throw error;
   }
 }
 
 /** Accepts a file's current text for an applied migration, keeping the old checksum in the row's history. */
-export async function recordRepair(db: Reserved, migration: Migration, previousChecksum: string | null, runner: string): Promise<void> {
-  const event = { action: "repair", runner, from_checksum: previousChecksum, to_checksum: migration.checksum } as never;
-  await db.unsafe(
+export async function recordRepair(session: MigrationSession, migration: Migration, previousChecksum: string | null): Promise<void> {
+  const event = { action: "repair", runner: session.runner, from_checksum: previousChecksum, to_checksum: migration.checksum } as never;
+  await session.db.unsafe(
     `update ${TRACKING_TABLE}
         set checksum = $2, down_sql = $3,
             history = coalesce(history, '[]'::jsonb) || jsonb_build_array($4::jsonb || jsonb_build_object('at', now(), 'by', current_user))

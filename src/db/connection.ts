@@ -9,24 +9,22 @@ import { registerSecret } from "../log.ts";
 export type Sql = postgres.Sql<Record<string, never>>;
 
 export interface ClientOptions {
-  /** Session lock_timeout (ms): a migration waiting this long for a table lock fails instead of queueing. */
-  readonly lockTimeoutMs?: number;
-  /** Session statement_timeout (ms), 0 for none. */
-  readonly statementTimeoutMs?: number;
   /** How long one connection attempt may take (seconds). */
   readonly connectTimeoutSeconds?: number;
   readonly max?: number;
   readonly log?: Logger;
 }
 
-/** Passes the parts, never a URL, so the driver has no connection string to echo. */
+/**
+ * Passes the parts, never a URL, so the driver has no connection string to
+ * echo. Timeouts are set per transaction (SET LOCAL), not as startup
+ * parameters, which PgBouncer refuses.
+ */
 export function createClient(config: ConnectionConfig, options: ClientOptions = {}): Sql {
   registerSecret(config.password);
   const connection: Record<string, string | number> = {
     application_name: `st44-migrate@${hostname()}`.slice(0, 63),
   };
-  if (options.lockTimeoutMs !== undefined) connection.lock_timeout = options.lockTimeoutMs;
-  if (options.statementTimeoutMs !== undefined) connection.statement_timeout = options.statementTimeoutMs;
   const log = options.log;
   return postgres({
     host: config.host,
@@ -133,10 +131,14 @@ export async function waitForDatabase<T>(
   config: ConnectionConfig,
   waitMs: number,
   log: Logger,
+  signal?: AbortSignal,
 ): Promise<T> {
   const started = Date.now();
   let delay = 250;
   for (let attempt = 1; ; attempt++) {
+    if (signal?.aborted) {
+      throw new MigrateError("INTERRUPTED", `Stopped by ${String(signal.reason)} while waiting for the database; nothing was applied.`, { exitCode: signal.reason === "SIGINT" ? 130 : 143 });
+    }
     try {
       return await connect();
     } catch (error) {
@@ -150,7 +152,10 @@ export async function waitForDatabase<T>(
         attempt,
         delay_ms: pause,
       });
-      await new Promise((resolve) => setTimeout(resolve, pause));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pause);
+        signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+      });
       delay = Math.min(delay * 2, 5000);
     }
   }

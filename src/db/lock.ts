@@ -41,11 +41,12 @@ function describe(holder: Holder | null): string {
  * snapshot that a CREATE INDEX CONCURRENTLY of the holder would wait for,
  * and so the wait can be bounded and explained in the logs.
  */
-export async function acquireMigrationLock(db: Reserved, waitMs: number, log: Logger): Promise<void> {
+export async function acquireMigrationLock(db: Reserved, waitMs: number, log: Logger, signal?: AbortSignal): Promise<void> {
   const started = Date.now();
   let delay = 50;
   let nextReport = 0;
   for (;;) {
+    if (signal?.aborted) throw new MigrateError("INTERRUPTED", `Stopped by ${String(signal.reason)} while waiting for the migration lock; nothing was applied.`, { exitCode: signal.reason === "SIGINT" ? 130 : 143 });
     const [row] = await db<{ locked: boolean }[]>`select pg_try_advisory_lock(${MIGRATION_LOCK_KEY}::bigint) as locked`;
     if (row?.locked) return;
     const waited = Date.now() - started;

@@ -1,6 +1,7 @@
 import type postgres from "postgres";
 import { MigrateError } from "../core/errors.ts";
 import type { AppliedRow } from "../core/plan.ts";
+import { MIGRATION_LOCK_KEY } from "./lock.ts";
 
 /** Anything that runs queries: the pool, a reserved connection, a transaction. */
 export type Queryable = postgres.Sql<Record<string, never>> | postgres.ReservedSql<Record<string, never>>;
@@ -82,10 +83,16 @@ function permissionDenied(error: unknown, action: "read" | "create"): MigrateErr
  * runner's columns and widens version, keeping every row. Idempotent; run
  * under the migration lock, in one transaction.
  */
-export async function ensureTrackingTable(db: postgres.ReservedSql<Record<string, never>>): Promise<void> {
+export async function ensureTrackingTable(db: postgres.ReservedSql<Record<string, never>>, transactionLockWaitMs: number | null): Promise<void> {
+  // Behind a pooler (transaction mode) the session lock is not held: serialise creation with a transaction-level one.
+  const lock =
+    transactionLockWaitMs === null
+      ? ""
+      : `set local lock_timeout = ${Math.max(1, Math.round(transactionLockWaitMs))}; select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY});`;
   try {
     await db.unsafe(`
       begin;
+      ${lock}
       create table if not exists ${TRACKING_TABLE} (
         version varchar(255) primary key,
         name varchar(255) not null,

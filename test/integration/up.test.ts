@@ -85,7 +85,7 @@ describe("the tracking table", () => {
     const [width] = await db.sql`select character_maximum_length as n from information_schema.columns where table_name = 'schema_migrations' and column_name = 'version'`;
     expect(width?.n).toBe(255);
     const columns = await db.sql`select column_name from information_schema.columns where table_name = 'schema_migrations' order by column_name`;
-    expect(columns.map((column) => column.column_name)).toEqual(["applied_at", "applied_by", "checksum", "down_sql", "duration_ms", "name", "runner", "version"]);
+    expect(columns.map((column) => column.column_name)).toEqual(["applied_at", "applied_by", "checksum", "down_sql", "duration_ms", "history", "name", "runner", "version"]);
   });
 
   test("a table that is not a tracking table is refused with advice, and nothing is applied", async () => {

@@ -17,17 +17,17 @@ export function migrationsFrom(files: Record<string, string>): Migration[] {
   return buildMigrationSet(Object.entries(files).map(([fileName, text]) => ({ fileName, text })));
 }
 
-export function runnerClient(url: string, options: { lockTimeoutMs?: number } = {}): Sql {
-  return createClient(resolveConnection({ url }, {}), { lockTimeoutMs: options.lockTimeoutMs ?? 10_000 });
+export function runnerClient(url: string): Sql {
+  return createClient(resolveConnection({ url }, {}));
 }
 
 /** One `up` with its own client, closed afterwards. */
 export async function up(
   url: string,
   migrations: readonly Migration[],
-  options: Partial<Omit<MigratorOptions, "sql" | "connection" | "migrations">> & { lockTimeoutMs?: number } = {},
+  options: Partial<Omit<MigratorOptions, "sql" | "connection" | "migrations">> = {},
 ): Promise<UpResult> {
-  const sql = runnerClient(url, { lockTimeoutMs: options.lockTimeoutMs });
+  const sql = runnerClient(url);
   try {
     return await migrateUp({
       sql,
@@ -37,6 +37,10 @@ export async function up(
       waitMs: options.waitMs ?? 0,
       lockWaitMs: options.lockWaitMs ?? 30_000,
       onUnknown: options.onUnknown ?? "warn",
+      lockTimeoutMs: options.lockTimeoutMs ?? 10_000,
+      lockRetries: options.lockRetries,
+      lockMode: options.lockMode,
+      signal: options.signal,
     });
   } finally {
     await sql.end({ timeout: 1 });

@@ -15,6 +15,6 @@ export default defineCommand({
         event: "baseline_done",
         baselined: marked.map((migration) => migration.version),
       });
-    });
+    }, { interruptible: true });
   },
 });

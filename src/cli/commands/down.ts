@@ -56,6 +56,6 @@ export default defineCommand({
           : `rolled back ${result.reverted.length} migration(s); latest applied is now ${result.plan.latestApplied ?? "none"}`,
         { event: "down_done", reverted: result.reverted.map((entry) => entry.version), latest: result.plan.latestApplied },
       );
-    });
+    }, { interruptible: true });
   },
 });

@@ -12,6 +12,6 @@ export default defineCommand({
     await withMigrator(args, async (context, options) => {
       const result = await repairChecksum(options, String(args.accept));
       if (result === null) context.log.info(`${args.accept}: the file already matches what was applied; nothing to repair`, { event: "repair_noop" });
-    });
+    }, { interruptible: true });
   },
 });

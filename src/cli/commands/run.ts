@@ -37,12 +37,13 @@ export default defineCommand({
     }
     const started = performance.now();
     const migrations = await loadMigrations(context);
-    const db = openDatabase(context, args);
+    const db = openDatabase(context, args, { interruptible: true });
     let result: UpResult | null = null;
     try {
       result = await migrateUp({ ...db.migrator, migrations });
     } catch (error) {
-      if (onError === "fail" || (isMigrateError(error) && error.exitCode === ExitCode.usage)) throw error;
+      // Usage errors and an operator's SIGTERM never start the application.
+      if (onError === "fail" || (isMigrateError(error) && (error.exitCode === ExitCode.usage || error.code === "INTERRUPTED"))) throw error;
       const failure = isMigrateError(error) ? error : new MigrateError("INTERNAL", String(error));
       context.log.error([`[${failure.code}] ${failure.message}`, ...failure.details].join("\n"), { event: "error", code: failure.code });
       context.log.warn(`STARTING ${command[0]} ANYWAY (--on-error start): THE DATABASE SCHEMA IS BEHIND THIS BUILD (expects ${migrations.at(-1)?.version ?? "none"})`, {

@@ -30,6 +30,6 @@ export default defineCommand({
           duration_ms: result.durationMs,
         },
       );
-    });
+    }, { interruptible: true });
   },
 });

@@ -1,0 +1,68 @@
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./embedded-postgres.ts";
+
+export interface Bouncer {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export const PGBOUNCER = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"].find((path) => existsSync(path)) ?? null;
+
+/**
+ * A real PgBouncer (Debian package `pgbouncer`, installed by .ci/run) in
+ * front of `server`, in transaction pooling mode. As root it must drop to a
+ * normal user (-u postgres).
+ */
+export async function startPgBouncer(server: URL): Promise<Bouncer> {
+  if (PGBOUNCER === null) throw new Error("pgbouncer is not installed: apt-get install pgbouncer (.ci/run does)");
+  const dir = mkdtempSync(join(tmpdir(), "st44-bouncer-"));
+  chmodSync(dir, 0o777);
+  const port = await freePort();
+  const user = decodeURIComponent(server.username);
+  const password = decodeURIComponent(server.password);
+  writeFileSync(join(dir, "userlist.txt"), `"${user}" "${password}"\n`, { mode: 0o644 });
+  writeFileSync(
+    join(dir, "pgbouncer.ini"),
+    [
+      "[databases]",
+      `* = host=${server.hostname} port=${server.port || 5432}`,
+      "[pgbouncer]",
+      "listen_addr = 127.0.0.1",
+      `listen_port = ${port}`,
+      "unix_socket_dir =",
+      "auth_type = plain",
+      `auth_file = ${join(dir, "userlist.txt")}`,
+      "pool_mode = transaction",
+      "default_pool_size = 4",
+      "max_client_conn = 200",
+      `logfile = ${join(dir, "pgbouncer.log")}`,
+      `pidfile = ${join(dir, "pgbouncer.pid")}`,
+      "",
+    ].join("\n"),
+    { mode: 0o644 },
+  );
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  const child = Bun.spawn([PGBOUNCER, ...(isRoot ? ["-u", "postgres"] : []), join(dir, "pgbouncer.ini")], { stdout: "ignore", stderr: "pipe" });
+  // Ready when it accepts TCP connections.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const ok = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }).then(
+      (socket) => (socket.end(), true),
+      () => false,
+    );
+    if (ok) break;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`pgbouncer did not start: ${await new Response(child.stderr).text()}`);
+    }
+    await Bun.sleep(50);
+  }
+  return {
+    port,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.exited;
+    },
+  };
+}
