@@ -9,6 +9,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 ARG TARGETARCH=amd64
+# The commit `st44-migrate version` reports (deploy.yml / ci.yml pass it; scripts/build.ts reads it).
+ARG ST44_BUILD_COMMIT
 RUN case "$TARGETARCH" in \
       amd64) target=bun-linux-x64-musl ;; \
       arm64) target=bun-linux-arm64-musl ;; \

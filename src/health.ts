@@ -1,4 +1,5 @@
 import type postgres from "postgres";
+import { buildInfo } from "./build-info.ts";
 import { MigrateError } from "./core/errors.ts";
 import { expectedTables } from "./core/expected-tables.ts";
 import type { Migration } from "./core/migration-set.ts";
@@ -24,6 +25,8 @@ export interface HealthReport {
   readonly tables: { readonly expected: number; readonly missing: readonly string[] };
   readonly duration_ms: number;
   readonly checked_at: string;
+  /** The build that answers: lets a deploy tell the new containers from the old. */
+  readonly build: { readonly version: string; readonly commit: string };
   /** Why the status is not healthy; never holds a connection string or password. */
   readonly reasons: readonly string[];
 }
@@ -48,7 +51,11 @@ export async function checkDatabaseHealth(options: HealthOptions): Promise<Healt
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? 2000;
   const tables = expectedTables(options.migrations);
-  const base = { checked_at: new Date().toISOString(), tables: { expected: tables.length, missing: [] as string[] } };
+  const base = {
+    checked_at: new Date().toISOString(),
+    build: { version: buildInfo.version, commit: buildInfo.commit },
+    tables: { expected: tables.length, missing: [] as string[] },
+  };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timeout">((resolve) => {
     timer = setTimeout(() => resolve("timeout"), timeoutMs);
@@ -94,6 +101,7 @@ export async function checkDatabaseHealth(options: HealthOptions): Promise<Healt
       tables: { expected: tables.length, missing: outcome.missing },
       duration_ms,
       checked_at: base.checked_at,
+      build: base.build,
       reasons,
     };
   } catch (error) {

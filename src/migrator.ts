@@ -1,6 +1,5 @@
-import { hostname } from "node:os";
 import type postgres from "postgres";
-import { buildInfo } from "./build-info.ts";
+import { buildInfo, hostName } from "./build-info.ts";
 import type { ConnectionConfig } from "./config.ts";
 import { MigrateError } from "./core/errors.ts";
 import type { Migration } from "./core/migration-set.ts";
@@ -156,7 +155,7 @@ async function underMigrationLock<T>(options: MigratorOptions, work: (locked: Lo
       statementTimeoutMs: options.statementTimeoutMs ?? 0,
       lockWaitMs: options.lockWaitMs,
       checksClientConnection: probe.version >= 140000,
-      runner: `st44-migrate ${buildInfo.version} (${buildInfo.commit}) on ${hostname()}`,
+      runner: `st44-migrate ${buildInfo.version} (${buildInfo.commit}) on ${hostName()}`,
       log,
       signal,
       connection: { lost: false },

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
 import postgres from "postgres";
+import { hostName } from "../build-info.ts";
 import type { ConnectionConfig } from "../config.ts";
 import { MigrateError } from "../core/errors.ts";
 import type { Logger } from "../log.ts";
@@ -23,7 +23,7 @@ export interface ClientOptions {
 export function createClient(config: ConnectionConfig, options: ClientOptions = {}): Sql {
   registerSecret(config.password);
   const connection: Record<string, string | number> = {
-    application_name: `st44-migrate@${hostname()}`.slice(0, 63),
+    application_name: `st44-migrate@${hostName()}`.slice(0, 63),
   };
   const log = options.log;
   return postgres({
