@@ -92,6 +92,7 @@ describe("killed or stopped mid-migration", () => {
     await victim.exited;
     // client_connection_check_interval (1 s) lets the server notice the dead client during pg_sleep.
     const released = await waitUntil(async () => !(await migrationLockHeld(db)) && (await sleeping(db)) === undefined, 10_000, "the server to end the session");
+    console.log(`SIGKILL: lock and transaction gone ${released} ms after the kill`);
     expect(released).toBeLessThan(5000);
     expect(await tablesOf(db.sql)).toEqual(["first", "schema_migrations", "slow_flag"]);
     await db.sql`drop table slow_flag`;
@@ -109,6 +110,7 @@ describe("killed or stopped mid-migration", () => {
     const signalled = Date.now();
     victim.child.kill("SIGTERM");
     expect(await victim.exited).toBe(143);
+    console.log(`SIGTERM: exited 143 ${Date.now() - signalled} ms after the signal`);
     expect(Date.now() - signalled).toBeLessThan(5000);
     expect(victim.stderr()).toContain("SIGTERM received: cancelling the migration in progress");
     expect(victim.stderr()).toContain("[INTERRUPTED]");
