@@ -43,6 +43,20 @@ function cString(text: string): Uint8Array {
   return new TextEncoder().encode(`${text}\0`);
 }
 
+/**
+ * A NULL-terminated array of pointers to C strings (argv, envp). The strings
+ * are kept reachable from the returned array's `strings` so the garbage
+ * collector cannot free them before execve reads them.
+ */
+function pointerArray(values: readonly string[], pointerOf: (bytes: Uint8Array) => bigint): BigUint64Array & { strings: Uint8Array[] } {
+  const strings = values.map(cString);
+  const array = Object.assign(new BigUint64Array(values.length + 1), { strings });
+  strings.forEach((bytes, index) => {
+    array[index] = pointerOf(bytes);
+  });
+  return array;
+}
+
 function environmentStrings(): string[] {
   return Object.entries(process.env).flatMap(([key, value]) => (value === undefined ? [] : [`${key}=${value}`]));
 }
@@ -76,20 +90,11 @@ async function bunExec(): Promise<Exec | null> {
     }
     const symbols = lib.symbols as Record<string, (...args: unknown[]) => unknown>;
     return (file, argv, env) => {
-      const keep: Uint8Array[] = [];
-      const pointerArray = (strings: readonly string[]): BigUint64Array => {
-        const array = new BigUint64Array(strings.length + 1);
-        strings.forEach((value, index) => {
-          const bytes = cString(value);
-          keep.push(bytes);
-          array[index] = BigInt(ffi.ptr(bytes));
-        });
-        return array;
-      };
+      const pointerOf = (bytes: Uint8Array) => BigInt(ffi.ptr(bytes));
       for (const signal of SIGNALS_TO_RESET) symbols.signal?.(signal, null);
       const fileBytes = cString(file);
-      const argvArray = pointerArray(argv);
-      const envArray = pointerArray(env);
+      const argvArray = pointerArray(argv, pointerOf);
+      const envArray = pointerArray(env, pointerOf);
       symbols.execve?.(ffi.ptr(fileBytes), ffi.ptr(argvArray), ffi.ptr(envArray));
       // Only reached when execve failed.
       const errnoPointer = symbols[errnoSymbol]?.() as number | null;
@@ -121,18 +126,9 @@ function denoExec(deno: DenoFfi): Exec | null {
     }
     const { symbols } = lib;
     return (file, argv, env) => {
-      const keep: Uint8Array[] = [];
-      const pointerArray = (strings: readonly string[]): BigUint64Array => {
-        const array = new BigUint64Array(strings.length + 1);
-        strings.forEach((value, index) => {
-          const bytes = cString(value);
-          keep.push(bytes);
-          array[index] = deno.UnsafePointer.value(deno.UnsafePointer.of(bytes));
-        });
-        return array;
-      };
+      const pointerOf = (bytes: Uint8Array) => deno.UnsafePointer.value(deno.UnsafePointer.of(bytes));
       for (const signal of SIGNALS_TO_RESET) symbols.signal?.(signal, null);
-      symbols.execve?.(cString(file), pointerArray(argv), pointerArray(env));
+      symbols.execve?.(cString(file), pointerArray(argv, pointerOf), pointerArray(env, pointerOf));
       const errnoPointer = symbols[errnoSymbol]?.();
       return errnoPointer ? new deno.UnsafePointerView(errnoPointer).getInt32() : -1;
     };

@@ -29,6 +29,23 @@ const isIdentStart = (ch: string): boolean => /[A-Za-z_\u0080-\uffff]/.test(ch);
 const isIdentChar = (ch: string): boolean => /[A-Za-z0-9_$\u0080-\uffff]/.test(ch);
 const DOLLAR_TAG = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
 
+/**
+ * Where a quoted string or identifier that starts before `from` ends (just
+ * past its closing quote), or -1 when it never does. A doubled quote is an
+ * escaped quote; E'' strings also escape with a backslash.
+ */
+function closingQuote(text: string, from: number, quote: string, backslashEscapes: boolean): number {
+  let index = from;
+  while (index < text.length) {
+    const c = text.charAt(index);
+    if (backslashEscapes && c === "\\") index += 2;
+    else if (c !== quote) index++;
+    else if (text.charAt(index + 1) === quote) index += 2;
+    else return index + 1;
+  }
+  return -1;
+}
+
 export function scanSql(text: string): ScanResult {
   const statements: SqlStatement[] = [];
   let statementStart = -1;
@@ -102,49 +119,15 @@ export function scanSql(text: string): ScanResult {
     }
 
     markStart(index);
-    if (ch === "'" || ((ch === "E" || ch === "e") && next === "'" && !isIdentChar(text.charAt(index - 1)))) {
-      const backslashEscapes = ch !== "'";
-      const opened = index;
-      index += backslashEscapes ? 2 : 1;
-      let closed = false;
-      while (index < length) {
-        const c = text.charAt(index);
-        if (backslashEscapes && c === "\\") {
-          index += 2;
-        } else if (c === "'") {
-          if (text.charAt(index + 1) === "'") index += 2;
-          else {
-            index++;
-            closed = true;
-            break;
-          }
-        } else index++;
-      }
-      if (!closed) {
-        unterminated = { kind: "string", offset: opened };
+    const isEscapeString = (ch === "E" || ch === "e") && next === "'" && !isIdentChar(text.charAt(index - 1));
+    if (ch === "'" || ch === '"' || isEscapeString) {
+      const quote = isEscapeString ? "'" : ch;
+      const closedAt = closingQuote(text, index + (isEscapeString ? 2 : 1), quote, isEscapeString);
+      if (closedAt === -1) {
+        unterminated = { kind: quote === '"' ? "quoted identifier" : "string", offset: index };
         break;
       }
-      lastContentEnd = index;
-      continue;
-    }
-    if (ch === '"') {
-      const opened = index;
-      index++;
-      let closed = false;
-      while (index < length) {
-        if (text.charAt(index) === '"') {
-          if (text.charAt(index + 1) === '"') index += 2;
-          else {
-            index++;
-            closed = true;
-            break;
-          }
-        } else index++;
-      }
-      if (!closed) {
-        unterminated = { kind: "quoted identifier", offset: opened };
-        break;
-      }
+      index = closedAt;
       lastContentEnd = index;
       continue;
     }

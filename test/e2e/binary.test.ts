@@ -2,23 +2,15 @@
  * The compiled binary, spawned as a process against real PostgreSQL: exit
  * codes and output are what an operator and the container runtime see.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type TestDatabase, createTestDatabase, tablesOf } from "../support/database.ts";
+import { type TestDatabase, freshDatabases, tablesOf } from "../support/database.ts";
 import { freePort } from "../support/embedded-postgres.ts";
 import { BINARY, runBinary } from "../support/cli.ts";
 
-const databases: TestDatabase[] = [];
-async function freshDatabase(): Promise<TestDatabase> {
-  const database = await createTestDatabase("e2e");
-  databases.push(database);
-  return database;
-}
-afterAll(async () => {
-  await Promise.all(databases.map((database) => database.drop()));
-});
+const freshDatabase = freshDatabases("e2e");
 
 const SEED_VERSIONS = ["000", "001", "011", "012", "013", "014", "015", "016"];
 

@@ -1,20 +1,12 @@
 /** Rollback, plan, verify and create as an operator runs them: the compiled binary against real PostgreSQL. */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type TestDatabase, createTestDatabase, tablesOf } from "../support/database.ts";
+import { type TestDatabase, freshDatabases, tablesOf } from "../support/database.ts";
 import { runBinary } from "../support/cli.ts";
 
-const databases: TestDatabase[] = [];
-async function freshDatabase(): Promise<TestDatabase> {
-  const database = await createTestDatabase("e2echange");
-  databases.push(database);
-  return database;
-}
-afterAll(async () => {
-  await Promise.all(databases.map((database) => database.drop()));
-});
+const freshDatabase = freshDatabases("e2echange");
 
 describe("rolling back a deploy", () => {
   test("an older build (ST44_EMBEDDED_UNTIL) rolls back a newer build's migrations with the down SQL stored when they were applied", async () => {

@@ -2,12 +2,12 @@
  * The container flow, with the compiled binary and the example API on real
  * PostgreSQL: st44-migrate run -- node examples/api/server.mjs.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type TestDatabase, createTestDatabase } from "../support/database.ts";
+import { type TestDatabase, freshDatabases } from "../support/database.ts";
 import { freePort } from "../support/embedded-postgres.ts";
 import { BINARY, runBinary } from "../support/cli.ts";
 import { spawnWatched } from "../support/process.ts";
@@ -15,15 +15,7 @@ import type { HealthReport } from "../../src/health.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 const API = ["node", "examples/api/server.mjs"];
-const databases: TestDatabase[] = [];
-async function freshDatabase(): Promise<TestDatabase> {
-  const database = await createTestDatabase("run");
-  databases.push(database);
-  return database;
-}
-afterAll(async () => {
-  await Promise.all(databases.map((database) => database.drop()));
-});
+const freshDatabase = freshDatabases("run");
 
 function baseEnv(extra: Record<string, string>): Record<string, string> {
   return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", NO_COLOR: "1", ...extra };

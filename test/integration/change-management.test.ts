@@ -1,20 +1,16 @@
-import { afterAll, beforeEach, describe, expect, test } from "bun:test";
+import { beforeEach, describe, expect, test } from "bun:test";
 import { resolveConnection } from "../../src/config.ts";
 import { MigrateError } from "../../src/core/errors.ts";
 import { MIGRATION_LOCK_KEY } from "../../src/db/lock.ts";
 import { type MigratorOptions, baselineTo, migrateDown, repairChecksum, verifyDatabase } from "../../src/migrator.ts";
-import { type TestDatabase, type TestSql, createTestDatabase, tablesOf } from "../support/database.ts";
+import { type TestDatabase, type TestSql, freshDatabases, tablesOf } from "../support/database.ts";
 import { migrationsFrom, recordingLogger, runnerClient, seedMigrations, up } from "../support/migrator.ts";
 import type { Migration } from "../../src/core/migration-set.ts";
 
 let db: TestDatabase;
-const databases: TestDatabase[] = [];
+const freshDatabase = freshDatabases("change");
 beforeEach(async () => {
-  db = await createTestDatabase("change");
-  databases.push(db);
-});
-afterAll(async () => {
-  await Promise.all(databases.map((database) => database.drop()));
+  db = await freshDatabase();
 });
 
 /** Runs `work` with migrator options on its own client. */

@@ -1,17 +1,13 @@
-import { afterAll, beforeEach, describe, expect, test } from "bun:test";
+import { beforeEach, describe, expect, test } from "bun:test";
 import { MigrateError } from "../../src/core/errors.ts";
 import { MIGRATION_LOCK_KEY } from "../../src/db/lock.ts";
-import { type TestDatabase, client, createTestDatabase, reserveConnection } from "../support/database.ts";
+import { type TestDatabase, client, freshDatabases, reserveConnection } from "../support/database.ts";
 import { migrationsFrom, recordingLogger, seedMigrations, up } from "../support/migrator.ts";
 
 let db: TestDatabase;
-const databases: TestDatabase[] = [];
+const freshDatabase = freshDatabases("lock");
 beforeEach(async () => {
-  db = await createTestDatabase("lock");
-  databases.push(db);
-});
-afterAll(async () => {
-  await Promise.all(databases.map((database) => database.drop()));
+  db = await freshDatabase();
 });
 
 describe("the migration lock", () => {

@@ -1,18 +1,14 @@
-import { afterAll, beforeEach, describe, expect, test } from "bun:test";
+import { beforeEach, describe, expect, test } from "bun:test";
 import { MigrateError } from "../../src/core/errors.ts";
-import { type TestDatabase, createTestDatabase, tablesOf } from "../support/database.ts";
+import { type TestDatabase, freshDatabases, tablesOf } from "../support/database.ts";
 import { migrationsFrom, recordingLogger, seedMigrations, up } from "../support/migrator.ts";
 
 const SEED_TABLES = ["children", "household_members", "households", "schema_migrations", "task_assignments", "task_completions", "tasks", "users"];
 
 let db: TestDatabase;
-const databases: TestDatabase[] = [];
+const freshDatabase = freshDatabases("up");
 beforeEach(async () => {
-  db = await createTestDatabase("up");
-  databases.push(db);
-});
-afterAll(async () => {
-  await Promise.all(databases.map((database) => database.drop()));
+  db = await freshDatabase();
 });
 
 async function expectError(promise: Promise<unknown>): Promise<MigrateError> {

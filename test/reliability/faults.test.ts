@@ -3,26 +3,18 @@
  * PostgreSQL with the compiled binary: a crowd, a kill, a late or vanishing
  * server, a lock held by the application, SIGTERM, a pooler.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MIGRATION_LOCK_KEY } from "../../src/db/lock.ts";
 import { BINARY, runBinary } from "../support/cli.ts";
-import { type TestDatabase, client, createTestDatabase, reserveConnection, tablesOf } from "../support/database.ts";
+import { type TestDatabase, client, freshDatabases, reserveConnection, tablesOf } from "../support/database.ts";
 import { freePort, startEmbeddedPostgres } from "../support/embedded-postgres.ts";
 import { startPgBouncer } from "../support/pgbouncer.ts";
 import { spawnWatched } from "../support/process.ts";
 
-const databases: TestDatabase[] = [];
-async function freshDatabase(): Promise<TestDatabase> {
-  const database = await createTestDatabase("fault");
-  databases.push(database);
-  return database;
-}
-afterAll(async () => {
-  await Promise.all(databases.map((database) => database.drop()));
-});
+const freshDatabase = freshDatabases("fault");
 
 const env = (extra: Record<string, string>) => ({ PATH: process.env.PATH ?? "/usr/bin:/bin", NO_COLOR: "1", ...extra });
 

@@ -1,3 +1,4 @@
+import { afterAll } from "bun:test";
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 
@@ -67,4 +68,20 @@ export async function tablesOf(sql: TestSql): Promise<string[]> {
 export async function reserveConnection(sql: TestSql): Promise<postgres.ReservedSql<Record<string, never>>> {
   await sql`select 1`;
   return sql.reserve();
+}
+
+/**
+ * For a test file: a function handing out fresh databases (prefix_random),
+ * all dropped when the file's tests are done. Call it at module scope.
+ */
+export function freshDatabases(prefix: string): () => Promise<TestDatabase> {
+  const created: TestDatabase[] = [];
+  afterAll(async () => {
+    await Promise.all(created.map((database) => database.drop()));
+  });
+  return async () => {
+    const database = await createTestDatabase(prefix);
+    created.push(database);
+    return database;
+  };
 }

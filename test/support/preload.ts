@@ -15,6 +15,7 @@ for (const name of Object.keys(process.env)) {
 }
 process.env.NO_COLOR = "1";
 // Database tests spawn processes and wait on locks; 5 s (the default) is too tight on a loaded 2-core CI.
+// Bun 1.4.5 applies this to the first test file only, so `npm test` also passes --timeout 60000.
 setDefaultTimeout(60_000);
 
 if (!process.env.TEST_DATABASE_URL) {
