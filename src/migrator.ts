@@ -33,8 +33,13 @@ export interface MigratorOptions {
   readonly lockRetries?: number;
   /** "auto" uses transaction-level locks when the connection goes through a pooler. */
   readonly lockMode?: "auto" | LockMode;
-  /** Aborting (SIGTERM) cancels the statement in progress and rolls it back. */
-  readonly signal?: AbortSignal;
+  /**
+   * Called when the run starts writing (the lock is taken): returns a signal
+   * whose abort (SIGTERM) cancels the statement in progress and rolls it
+   * back. Lazy, because installing signal handlers costs start-up time and
+   * before anything is written the default (exit) is right.
+   */
+  readonly interruptSignal?: () => AbortSignal;
 }
 
 export interface AppliedMigration {
@@ -58,9 +63,9 @@ type Reserved = postgres.ReservedSql<Record<string, never>>;
  * hangs on a pool that has none yet).
  */
 export function waitAndReadPlan(
-  options: Pick<MigratorOptions, "sql" | "connection" | "waitMs" | "log" | "migrations" | "signal">,
+  options: Pick<MigratorOptions, "sql" | "connection" | "waitMs" | "log" | "migrations">,
 ): Promise<{ plan: Plan; tracking: TrackingState }> {
-  return waitForDatabase(() => readPlan(options.sql, options.migrations), options.connection, options.waitMs, options.log, options.signal);
+  return waitForDatabase(() => readPlan(options.sql, options.migrations), options.connection, options.waitMs, options.log);
 }
 
 /** Reads the tracking table and compares it with the migrations; writes nothing. */
@@ -138,7 +143,8 @@ function missingCreateGrant(probe: SessionProbe): MigrateError {
  * may have changed it while we waited), then runs `work`.
  */
 async function underMigrationLock<T>(options: MigratorOptions, work: (locked: Locked) => Promise<T>): Promise<T> {
-  const { log, signal } = options;
+  const { log } = options;
+  const signal = options.interruptSignal?.();
   if (signal?.aborted) throw interrupted(signal);
   const db = (await options.sql.reserve()) as Reserved;
   try {
@@ -199,7 +205,7 @@ async function applyWithRetries(options: MigratorOptions, session: MigrationSess
       return await applyMigration(session, migration, progress);
     } catch (error) {
       const lockTimedOut = error instanceof MigrateError && (error.cause as { code?: string } | undefined)?.code === "55P03";
-      if (!lockTimedOut || attempt >= retries || options.signal?.aborted) throw error;
+      if (!lockTimedOut || attempt >= retries || session.signal?.aborted) throw error;
       const delay = Math.min(1000 * 2 ** attempt, 30_000);
       options.log.warn(`${migration.fileName} hit lock_timeout (attempt ${attempt + 1} of ${retries + 1}); trying again in ${delay / 1000} s`, {
         event: "lock_retry",
@@ -207,8 +213,8 @@ async function applyWithRetries(options: MigratorOptions, session: MigrationSess
         attempt: attempt + 1,
         delay_ms: delay,
       });
-      await sleep(delay, options.signal);
-      if (options.signal?.aborted) throw interrupted(options.signal);
+      await sleep(delay, session.signal);
+      if (session.signal?.aborted) throw interrupted(session.signal);
     }
   }
 }

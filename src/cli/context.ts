@@ -77,7 +77,7 @@ export function openDatabase(context: CommandContext, flags: Flags, clientOverri
   return {
     sql,
     connection,
-    migrator: { sql, connection, log, waitMs, lockWaitMs, onUnknown, lockTimeoutMs, statementTimeoutMs, lockRetries, lockMode, signal: clientOverrides.interruptible ? interruptSignal(log) : undefined },
+    migrator: { sql, connection, log, waitMs, lockWaitMs, onUnknown, lockTimeoutMs, statementTimeoutMs, lockRetries, lockMode, interruptSignal: clientOverrides.interruptible ? () => interruptSignal(log) : undefined },
     close: () => sql.end({ timeout: 5 }),
   };
 }

@@ -131,14 +131,10 @@ export async function waitForDatabase<T>(
   config: ConnectionConfig,
   waitMs: number,
   log: Logger,
-  signal?: AbortSignal,
 ): Promise<T> {
   const started = Date.now();
   let delay = 250;
   for (let attempt = 1; ; attempt++) {
-    if (signal?.aborted) {
-      throw new MigrateError("INTERRUPTED", `Stopped by ${String(signal.reason)} while waiting for the database; nothing was applied.`, { exitCode: signal.reason === "SIGINT" ? 130 : 143 });
-    }
     try {
       return await connect();
     } catch (error) {
@@ -152,10 +148,7 @@ export async function waitForDatabase<T>(
         attempt,
         delay_ms: pause,
       });
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pause);
-        signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
-      });
+      await new Promise((resolve) => setTimeout(resolve, pause));
       delay = Math.min(delay * 2, 5000);
     }
   }

@@ -40,7 +40,7 @@ export async function up(
       lockTimeoutMs: options.lockTimeoutMs ?? 10_000,
       lockRetries: options.lockRetries,
       lockMode: options.lockMode,
-      signal: options.signal,
+      interruptSignal: options.interruptSignal,
     });
   } finally {
     await sql.end({ timeout: 1 });
