@@ -114,9 +114,20 @@ function parseDatabaseUrl(url: string, source: string): ParsedUrl {
       `${source} must start with postgres:// or postgresql:// (it starts with ${parsed.protocol}//). Use the form ${example}.`,
     );
   }
-  const host = decodeURIComponent(parsed.hostname).replace(/^\[(.*)\]$/, "$1");
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""));
-  const username = decodeURIComponent(parsed.username);
+  // new URL() accepts a stray "%" (a password with % or @ not encoded); decodeURIComponent then throws URIError.
+  const decode = (text: string, part: string): string => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      throw new MigrateError(
+        "CONFIG_INVALID",
+        `${source} has a "%" that does not start a valid percent-escape in ${part} (the value is not shown because it may contain a password). Percent-encode special characters in the user and password: % as %25, @ as %40, : as %3A, / as %2F, # as %23, ? as %3F (encodeURIComponent does it). Use the form ${example}.`,
+      );
+    }
+  };
+  const host = decode(parsed.hostname, "the host").replace(/^\[(.*)\]$/, "$1");
+  const database = decode(parsed.pathname.replace(/^\//, ""), "the database name");
+  const username = decode(parsed.username, "the user");
   if (!host || !database || !username) {
     const missing = [!username && "the user", !host && "the host", !database && "the database name"].filter(Boolean).join(", ");
     throw new MigrateError("CONFIG_INVALID", `${source} lacks ${missing}. Use the form ${example}.`);
@@ -126,7 +137,7 @@ function parseDatabaseUrl(url: string, source: string): ParsedUrl {
     port: parsed.port === "" ? 5432 : parsePort(parsed.port, source),
     database,
     username,
-    password: parsed.password === "" ? undefined : decodeURIComponent(parsed.password),
+    password: parsed.password === "" ? undefined : decode(parsed.password, "the password"),
     params: parsed.searchParams,
   };
 }
@@ -173,15 +184,24 @@ export function parseDuration(value: string, source: string): number {
   }
   const amount = Number(match[1]);
   const unit = match[2] ?? "s";
-  return Math.round(unit === "ms" ? amount : unit === "m" ? amount * 60_000 : amount * 1000);
+  const ms = Math.round(unit === "ms" ? amount : unit === "m" ? amount * 60_000 : amount * 1000);
+  // 0 means "no limit" to PostgreSQL: a tiny positive value must not round to it.
+  return amount > 0 ? Math.max(1, ms) : 0;
 }
 
-/** A duration from a flag, else an env variable, else the default (ms). */
-export function durationSetting(flags: Flags, flag: string, env: Env, variable: string, defaultMs: number): number {
+/** The largest lock_timeout / statement_timeout PostgreSQL takes, and the longest setTimeout: 2^31-1 ms (24.8 days). */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/** A duration from a flag, else an env variable, else the default (ms); at most `maxMs`. */
+export function durationSetting(flags: Flags, flag: string, env: Env, variable: string, defaultMs: number, maxMs = Number.POSITIVE_INFINITY): number {
   const value = flagOrEnv(flags, flag, env, variable);
   if (value === undefined) return defaultMs;
   const source = typeof flags[flag] === "string" && flags[flag] !== "" ? `--${flag}` : variable;
-  return parseDuration(value, source);
+  const ms = parseDuration(value, source);
+  if (ms > maxMs) {
+    throw new MigrateError("USAGE", `${source} is "${value}", more than the ${Math.floor(maxMs / 1000)} s (about ${Math.floor(maxMs / 86_400_000)} days) it can be.`);
+  }
+  return ms;
 }
 
 export function stringSetting(flags: Flags, flag: string, env: Env, variable: string): string | undefined {

@@ -3,6 +3,7 @@ import {
   type ConnectionConfig,
   type Env,
   type Flags,
+  MAX_TIMEOUT_MS,
   durationSetting,
   resolveConnection,
   resolveLogFormat,
@@ -55,8 +56,8 @@ export function openDatabase(context: CommandContext, flags: Flags, clientOverri
   const connection = resolveConnection(flags, env);
   const waitMs = durationSetting(flags, "wait", env, "MIGRATE_WAIT", 60_000);
   const lockWaitMs = durationSetting(flags, "lock-wait", env, "MIGRATE_LOCK_WAIT", 300_000);
-  const lockTimeoutMs = durationSetting(flags, "lock-timeout", env, "MIGRATE_LOCK_TIMEOUT", 10_000);
-  const statementTimeoutMs = durationSetting(flags, "statement-timeout", env, "MIGRATE_STATEMENT_TIMEOUT", 0);
+  const lockTimeoutMs = durationSetting(flags, "lock-timeout", env, "MIGRATE_LOCK_TIMEOUT", 10_000, MAX_TIMEOUT_MS);
+  const statementTimeoutMs = durationSetting(flags, "statement-timeout", env, "MIGRATE_STATEMENT_TIMEOUT", 0, MAX_TIMEOUT_MS);
   const onUnknown = stringSetting(flags, "on-unknown", env, "MIGRATE_ON_UNKNOWN") ?? "warn";
   if (onUnknown !== "warn" && onUnknown !== "fail") {
     throw new MigrateError("USAGE", `--on-unknown (or MIGRATE_ON_UNKNOWN) must be warn or fail, not "${onUnknown}".`);

@@ -69,6 +69,9 @@ async function checkFlags(name: string, command: CommandDef<ArgsDef>, args: read
       }
       if (inlineValue === undefined) index++;
     }
+    if (definition.type === "boolean" && inlineValue !== undefined && inlineValue !== "true" && inlineValue !== "false") {
+      throw new MigrateError("USAGE", `Flag --${flag} is a switch: give it alone (or as --${flag}=true / --${flag}=false), not --${flag}=${inlineValue}. See st44-migrate ${name} --help.`);
+    }
   }
 }
 
@@ -84,8 +87,24 @@ function printError(error: unknown, log: Logger): number {
   return migrateError.exitCode;
 }
 
+/**
+ * Waits until everything written to stdout and stderr has been handed to the
+ * pipe or file, before process.exit. Bun calls an empty write's callback at
+ * once and reports no pending bytes (writableLength stays 0), so a large
+ * output (plan of a big file, a long error) was cut at the pipe buffer
+ * (64 KiB) when the reader was slower than us; end() calls back only when
+ * every earlier write is done. Nothing is written after this.
+ */
 async function flush(): Promise<void> {
-  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write("", () => resolve()))));
+  await Promise.all(
+    [process.stdout, process.stderr].map(
+      (stream) =>
+        new Promise<void>((resolve) => {
+          stream.once("error", () => resolve()); // EPIPE: the reader is gone
+          stream.end(() => resolve());
+        }),
+    ),
+  );
 }
 
 /** Runs the CLI and returns the exit code; the caller exits. */
@@ -124,6 +143,12 @@ function parseLogFormatFlag(own: readonly string[]): Record<string, unknown> {
   if (index === -1) return {};
   const arg = own[index] ?? "";
   return { "log-format": arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : own[index + 1] };
+}
+
+/** Last line of defence: an error nothing caught is printed like any other (redacted, with a code) and exits 10. */
+export function exitOnUncaught(error: unknown): void {
+  const code = printError(error, createLogger("plain"));
+  void flush().finally(() => process.exit(code));
 }
 
 export async function runCli(argv: readonly string[]): Promise<never> {

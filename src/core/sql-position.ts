@@ -35,3 +35,32 @@ export function locateInFile(fileText: string, queryOffset: number, serverPositi
   const column = Array.from(fileText.slice(lineStart, index)).length + 1;
   return { line, column, lineText: fileText.slice(lineStart, lineEnd) };
 }
+
+const isLowSurrogate = (code: number): boolean => code >= 0xdc00 && code <= 0xdfff;
+
+/**
+ * At most about `width` characters of `line` around the 1-based `column`
+ * (code points), with "…" where it was cut, and that column's place in the
+ * excerpt: a one-line 20 MB file must not become a 20 MB log line.
+ */
+export function excerptAround(line: string, column: number, width = 160): { text: string; column: number } {
+  if (line.length <= width) return { text: line, column };
+  let index = 0;
+  for (let remaining = column - 1; remaining > 0 && index < line.length; remaining--) index += (line.codePointAt(index) ?? 0) > 0xffff ? 2 : 1;
+  let start = Math.max(0, Math.min(index - Math.floor(width / 2), line.length - width));
+  let end = Math.min(line.length, start + width);
+  if (start > 0 && isLowSurrogate(line.charCodeAt(start))) start++;
+  if (end < line.length && isLowSurrogate(line.charCodeAt(end))) end--;
+  const prefix = start > 0 ? "…" : "";
+  return {
+    text: `${prefix}${line.slice(start, end)}${end < line.length ? "…" : ""}`,
+    column: Array.from(line.slice(start, index)).length + prefix.length + 1,
+  };
+}
+
+/** `text` cut to about `max` characters, saying how much was left out (a server message can quote the rest of a 20 MB file). */
+export function clipText(text: string, max = 1000): string {
+  if (text.length <= max) return text;
+  const end = isLowSurrogate(text.charCodeAt(max)) ? max - 1 : max;
+  return `${text.slice(0, end)}… (${text.length - end} more characters)`;
+}

@@ -3,7 +3,7 @@ import type postgres from "postgres";
 import { MigrateError } from "../core/errors.ts";
 import type { Migration } from "../core/migration-set.ts";
 import { blankTransactionControl, scanSql } from "../core/sql-lexer.ts";
-import { locateInFile } from "../core/sql-position.ts";
+import { clipText, excerptAround, locateInFile } from "../core/sql-position.ts";
 import type { Logger } from "../log.ts";
 import type { Sql } from "./connection.ts";
 import { MIGRATION_LOCK_KEY } from "./lock.ts";
@@ -325,12 +325,13 @@ export function asMigrationError(
     at = ` at line ${position.line}, column ${position.column}`;
     const gutter = String(position.line).length;
     details.push(`  --> ${migration.fileName}:${position.line}:${position.column}`);
-    details.push(`  ${String(position.line)} | ${position.lineText}`);
-    details.push(`  ${" ".repeat(gutter)} | ${" ".repeat(Math.max(position.column - 1, 0))}^`);
+    const excerpt = excerptAround(position.lineText, position.column);
+    details.push(`  ${String(position.line)} | ${excerpt.text}`);
+    details.push(`  ${" ".repeat(gutter)} | ${" ".repeat(Math.max(excerpt.column - 1, 0))}^`);
   }
-  if (server.detail) details.push(`  detail: ${server.detail}`);
-  if (server.hint) details.push(`  hint: ${server.hint}`);
-  if (server.where) details.push(`  context: ${server.where}`);
+  if (server.detail) details.push(`  detail: ${clipText(server.detail)}`);
+  if (server.hint) details.push(`  hint: ${clipText(server.hint)}`);
+  if (server.where) details.push(`  context: ${clipText(server.where)}`);
   const blockers = found.blockers ?? [];
   if (blockers.length > 0) details.push(`  blocked by: ${describeBlockers(blockers)}`);
   const invalid = found.invalidIndexes ?? [];
@@ -356,7 +357,7 @@ export function asMigrationError(
       : invalid.length > 0
         ? ` Drop the INVALID index${invalid.length > 1 ? "es" : ""} listed below, fix the file, and run st44-migrate up again.`
         : " Fix the SQL in the file and run st44-migrate up again.";
-  return new MigrateError("MIGRATION_FAILED", `Migration ${migration.fileName} failed${at}: ${server.message}${sqlstate}. ${outcome}${progressText}${fix}`, {
+  return new MigrateError("MIGRATION_FAILED", `Migration ${migration.fileName} failed${at}: ${clipText(server.message ?? String(error))}${sqlstate}. ${outcome}${progressText}${fix}`, {
     details,
     cause: error,
   });

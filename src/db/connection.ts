@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { createSecureContext } from "node:tls";
 import postgres from "postgres";
 import { hostName } from "../build-info.ts";
 import type { ConnectionConfig } from "../config.ts";
@@ -68,13 +69,59 @@ function sslOption(config: ConnectionConfig): postgres.Options<Record<string, ne
           `DB_SSLROOTCERT points at ${config.sslRootCert}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? "unreadable"}). Give the path of the PEM file of the CA that signed the server certificate.`,
         );
       }
-      return { ca, rejectUnauthorized: true, servername: config.host };
+      try {
+        // A CA Bun cannot parse makes tls.connect throw inside the driver, which then hangs until connect_timeout.
+        createSecureContext({ ca });
+      } catch (error) {
+        throw new MigrateError(
+          "CONFIG_INVALID",
+          `DB_SSLROOTCERT points at ${config.sslRootCert}, which is not a PEM certificate (${(error as Error).message}). Give the path of the PEM file (-----BEGIN CERTIFICATE-----) of the CA that signed the server certificate.`,
+        );
+      }
+      // No servername: postgres.js sets it to the host itself, and leaves it out for an IP address
+      // (TLS forbids an IP there: tls.connect throws, and the connection hangs until connect_timeout).
+      // The certificate is checked against the host either way: its DNS names, or its IP addresses.
+      return { ca, rejectUnauthorized: true };
     }
   }
 }
 
+/** Codes of a server certificate the client does not accept (Node's and Bun's tls). */
+const CERTIFICATE_ERRORS = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_REVOKED",
+  "CERT_SIGNATURE_FAILURE",
+  "INVALID_CA",
+  "HOSTNAME_MISMATCH",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/**
+ * A TLS failure that waiting will not cure: the server certificate was not
+ * accepted, or (sslmode require / verify-full) the server broke off the TLS
+ * handshake, which is what a server without TLS does (postgres.js starts the
+ * handshake even after the server answered that it has no TLS).
+ */
+function tlsFailure(error: unknown, config: ConnectionConfig): "certificate" | "handshake" | null {
+  if (config.sslMode === "disable") return null;
+  const code = (error as { code?: string }).code ?? "";
+  if (CERTIFICATE_ERRORS.has(code) || code.startsWith("ERR_TLS_CERT")) return "certificate";
+  const message = (error as { message?: string }).message ?? "";
+  if (config.sslMode !== "prefer" && /before secure TLS connection was established/i.test(message)) return "handshake";
+  return null;
+}
+
 /** SQLSTATE classes and driver codes that mean "not ready yet, try again". */
-function isTransient(error: unknown): boolean {
+function isTransient(error: unknown, config: ConnectionConfig): boolean {
+  if (tlsFailure(error, config) !== null) return false;
   const code = (error as { code?: string }).code ?? "";
   return (
     ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND", "CONNECT_TIMEOUT", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "EPIPE"].includes(code) ||
@@ -113,6 +160,22 @@ export function connectionError(error: unknown, config: ConnectionConfig, waited
       { cause: error },
     );
   }
+  const tls = tlsFailure(error, config);
+  const shownCode = code && !reason.includes(code) ? ` (${code})` : "";
+  if (tls === "certificate") {
+    return new MigrateError(
+      "DB_UNREACHABLE",
+      `The server at ${where} presented a TLS certificate that was not accepted: ${reason}${shownCode}. With sslmode=verify-full the certificate must be signed by the CA in DB_SSLROOTCERT (or sslrootcert in DATABASE_URL; without either, by a CA the system trusts) and be issued for the host connected to (${config.host}): point DB_SSLROOTCERT at the CA that signed it, and connect with a host name the certificate lists.`,
+      { cause: error },
+    );
+  }
+  if (tls === "handshake") {
+    return new MigrateError(
+      "DB_UNREACHABLE",
+      `The server at ${where} did not complete a TLS handshake: ${reason}${shownCode}. It most likely has TLS turned off: enable ssl on the server, or, for a server without TLS on a trusted network, set sslmode=disable (DB_SSLMODE, or sslmode in DATABASE_URL).`,
+      { cause: error },
+    );
+  }
   const waited = waitedMs > 0 ? ` after waiting ${(waitedMs / 1000).toFixed(1)} s` : "";
   return new MigrateError(
     "DB_UNREACHABLE",
@@ -140,8 +203,9 @@ export async function waitForDatabase<T>(
     } catch (error) {
       if (error instanceof MigrateError) throw error;
       const waited = Date.now() - started;
-      if (!isTransient(error) && isQueryError(error)) throw error;
-      if (!isTransient(error) || waited >= waitMs) throw connectionError(error, config, waited);
+      const transient = isTransient(error, config);
+      if (!transient && isQueryError(error)) throw error;
+      if (!transient || waited >= waitMs) throw connectionError(error, config, waited);
       const pause = Math.min(delay, waitMs - waited);
       log.info(`database at ${config.display} not ready (${(error as Error).message}); retry ${attempt} in ${(pause / 1000).toFixed(2)} s`, {
         event: "wait_for_database",

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { durationSetting } from "../../config.ts";
+import { MAX_TIMEOUT_MS, durationSetting } from "../../config.ts";
 import { checkDatabaseHealth } from "../../health.ts";
 import { connectionArgs } from "../args.ts";
 import { createContext, loadMigrations, openDatabase } from "../context.ts";
@@ -16,7 +16,7 @@ export default defineCommand({
   async run({ args }) {
     const context = createContext(args);
     const migrations = await loadMigrations(context);
-    const timeoutMs = durationSetting(args, "timeout", context.env, "HEALTH_TIMEOUT", 2000);
+    const timeoutMs = durationSetting(args, "timeout", context.env, "HEALTH_TIMEOUT", 2000, MAX_TIMEOUT_MS);
     const db = openDatabase(context, { ...args, wait: "0" }, { connectTimeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)) });
     try {
       const report = await checkDatabaseHealth({ sql: db.sql, migrations, timeoutMs });
