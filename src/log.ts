@@ -23,9 +23,10 @@ export function registerSecret(secret: string | undefined): void {
     secrets.add(encodeURIComponent(secret));
   }
 }
-const URL_PASSWORD = /(postgres(?:ql)?:\/\/[^:/@\s]*):[^@\s]*@/gi;
+const URL_PASSWORD = /(postgres(?:ql)?:\/\/[^:/@\s]*):([^@\s]*)@/gi;
 export function redact(text: string): string {
-  let result = text.replace(URL_PASSWORD, "$1:***@");
+  // The placeholder in our own examples (postgres://USER:PASSWORD@HOST) is no secret.
+  let result = text.replace(URL_PASSWORD, (match, head: string, password: string) => (password === "PASSWORD" ? match : `${head}:***@`));
   for (const secret of secrets) {
     if (secret !== "") result = result.split(secret).join("***");
   }

@@ -129,7 +129,15 @@ function chooseLockMode(options: MigratorOptions, probe: SessionProbe): LockMode
   return "session";
 }
 
-function missingCreateGrant(probe: SessionProbe): MigrateError {
+/** plan refuses, as up would, when the role may not create what the pending migrations create. */
+export async function assertCanApply(options: Pick<MigratorOptions, "sql">, plan: Plan): Promise<void> {
+  if (plan.pending.length === 0) return;
+  const [probe] = await options.sql<SessionProbe[]>`
+    select has_schema_privilege(coalesce(current_schema(), 'public'), 'CREATE') as can_create, current_user as role, current_schema() as schema`;
+  if (probe && !probe.can_create) throw missingCreateGrant(probe);
+}
+
+function missingCreateGrant(probe: Pick<SessionProbe, "role" | "schema">): MigrateError {
   const schema = probe.schema ?? "public";
   return new MigrateError(
     "DB_PERMISSION_DENIED",

@@ -50,6 +50,14 @@ export function parseFileName(fileName: string): { version: string; name: string
 export function toMigration(file: MigrationFile): Migration {
   const { version, name } = parseFileName(file.fileName);
   const text = normaliseText(file.text);
+  const nul = text.indexOf("\0");
+  if (nul !== -1) {
+    const line = text.slice(0, nul).split("\n").length;
+    throw new MigrateError(
+      "PARSE_NUL_BYTE",
+      `${file.fileName} contains a NUL byte (line ${line}), which PostgreSQL cannot take in a query. The file is probably binary or saved in UTF-16: save it as UTF-8 text.`,
+    );
+  }
   const parsed = parseMigrationText(file.fileName, text);
   return {
     version,

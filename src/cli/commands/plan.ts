@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import type { Flags } from "../../config.ts";
-import { assertConsistent, waitAndReadPlan } from "../../migrator.ts";
+import { assertCanApply, assertConsistent, waitAndReadPlan } from "../../migrator.ts";
 import { applyArgs, jsonArg } from "../args.ts";
 import { withMigrator } from "../context.ts";
 
@@ -10,6 +10,7 @@ export async function showPlan(flags: Flags, json: boolean): Promise<void> {
     const { plan } = await waitAndReadPlan(options);
     // Refuses exactly when up would (changed checksums, unknown with --on-unknown fail).
     assertConsistent(plan, options.onUnknown ?? "warn", context.log);
+    await assertCanApply(options, plan);
     if (json) {
       const document = {
         database: options.connection.display,
