@@ -79,9 +79,6 @@ export function resolveConnection(flags: Flags, env: Env): ConnectionConfig {
 }
 
 function finish(config: Omit<ConnectionConfig, "display">): ConnectionConfig {
-  if (config.sslRootCert !== undefined && config.sslMode !== "verify-full") {
-    // A CA file only means something when the server certificate is verified.
-  }
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const display = `postgres://${encodeURIComponent(config.username)}@${host}:${config.port}/${encodeURIComponent(config.database)}`;
   return { ...config, display };

@@ -10,8 +10,8 @@ import { MigrateError } from "./core/errors.ts";
 import type { Logger } from "./log.ts";
 
 const FORWARDED_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"] as const;
-/** Signals Bun (SIGPIPE, SIGXFSZ) and Deno (SIGPIPE) ignore; ignored dispositions survive execve. */
-const SIGNALS_TO_RESET = process.platform === "darwin" ? [13, 25] : [13, 25];
+/** SIGPIPE and SIGXFSZ (13 and 25 on Linux and macOS), which Bun and Deno ignore; ignored dispositions survive execve. */
+const SIGNALS_TO_RESET = [13, 25];
 
 /** execve does not search PATH: find the executable as a shell would. */
 export function resolveExecutable(command: string, pathVariable: string | undefined, cwd = process.cwd()): string {
@@ -170,10 +170,12 @@ async function spawnAndWait(file: string, argv: readonly string[]): Promise<neve
   });
 }
 
+/**
+ * Lets the start-up lines reach the terminal or pipe before the process image
+ * is replaced. (Not end(): the application inherits these descriptors.)
+ */
 async function flushOutput(): Promise<void> {
-  await Promise.all(
-    [process.stdout, process.stderr].map((stream) => new Promise<void>((done) => (stream.write("", () => done()) ? undefined : undefined))),
-  );
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((done) => stream.write("", () => done()))));
 }
 
 const ERRNO_NAMES: Record<number, string> = { 1: "EPERM", 2: "ENOENT", 7: "E2BIG", 8: "ENOEXEC", 12: "ENOMEM", 13: "EACCES", 20: "ENOTDIR", 26: "ETXTBSY" };

@@ -107,7 +107,6 @@ export function assertConsistent(plan: Plan, onUnknown: "warn" | "fail", log: Lo
 type Locked = { readonly session: MigrationSession; readonly plan: Plan };
 
 interface SessionProbe {
-  pid: number;
   port: number | null;
   version: number;
   can_create: boolean;
@@ -157,7 +156,7 @@ async function underMigrationLock<T>(options: MigratorOptions, work: (locked: Lo
   const db = (await options.sql.reserve()) as Reserved;
   try {
     const [probe] = await db<SessionProbe[]>`
-      select pg_backend_pid() as pid, inet_server_port() as port, current_setting('server_version_num')::int as version,
+      select inet_server_port() as port, current_setting('server_version_num')::int as version,
              has_schema_privilege(coalesce(current_schema(), 'public'), 'CREATE') as can_create, current_user as role, current_schema() as schema`;
     if (!probe) throw new MigrateError("INTERNAL", "The session probe returned no row.");
     const lockMode = chooseLockMode(options, probe);
