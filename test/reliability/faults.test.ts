@@ -131,6 +131,36 @@ describe("killed or stopped mid-migration", () => {
   });
 });
 
+describe("a database that goes away", () => {
+  test("the server shuts down mid-migration: the run ends promptly with a connection error instead of hanging or spinning", async () => {
+    const server = await startEmbeddedPostgres({ password: "gone-pw" });
+    let stopped = false;
+    try {
+      const url = server.url.replace(/\/postgres$/, "/postgres?sslmode=disable");
+      const admin = client(url);
+      await admin`create table slow_flag (id int)`;
+      const victim = spawnWatched([BINARY, "up", "--dir", slowMigrationDir(), "--wait", "0"], { env: env({ DATABASE_URL: url }) });
+      await waitUntil(
+        async () => (await admin`select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(case%' and pid <> pg_backend_pid()`)[0]?.n === 1,
+        15_000,
+        "the slow statement",
+      );
+      await admin.end({ timeout: 1 });
+      const shutdown = Date.now();
+      await server.stop();
+      stopped = true;
+      const code = await Promise.race([victim.exited, Bun.sleep(15_000).then(() => "still running")]);
+      if (code === "still running") victim.child.kill("SIGKILL");
+      expect(code).toBe(1);
+      expect(Date.now() - shutdown).toBeLessThan(15_000);
+      expect(victim.stderr()).toContain("[MIGRATION_FAILED] Migration 002_slow.sql failed");
+      expect(victim.stderr()).toContain("The connection to the database was lost");
+    } finally {
+      if (!stopped) await server.stop();
+    }
+  });
+});
+
 describe("a database that is late", () => {
   test("the server starts 5 s after the migrator: it waits, retrying, and succeeds", async () => {
     const port = await freePort();
