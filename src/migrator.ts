@@ -3,7 +3,7 @@ import { buildInfo, hostName } from "./build-info.ts";
 import type { ConnectionConfig } from "./config.ts";
 import { MigrateError } from "./core/errors.ts";
 import type { Migration } from "./core/migration-set.ts";
-import { type Plan, planMigrations } from "./core/plan.ts";
+import { type AppliedRow, type Plan, planMigrations } from "./core/plan.ts";
 import { type LockMode, type MigrationSession, type StepProgress, applyMigration, interrupted, recordBaseline, recordRepair, revertMigration } from "./db/apply.ts";
 import { type Sql, waitForDatabase } from "./db/connection.ts";
 import { acquireMigrationLock, releaseMigrationLock } from "./db/lock.ts";
@@ -184,7 +184,7 @@ async function underMigrationLock<T>(options: MigratorOptions, work: (locked: Lo
             rows: before.tracking.rows.length,
           });
         }
-        await ensureTrackingTable(db, lockMode === "transaction" ? options.lockWaitMs : null);
+        await ensureTrackingTable(db, before.tracking.kind, lockMode === "transaction" ? options.lockWaitMs : null);
       }
       const { plan } = before.tracking.kind === "ready" ? before : await readPlan(db, options.migrations);
       if (plan.pending.length > 0 && !probe.can_create) throw missingCreateGrant(probe);
@@ -226,6 +226,24 @@ async function applyWithRetries(options: MigratorOptions, session: MigrationSess
   }
 }
 
+/** The plan after `applied` were recorded, without asking the database again. */
+function withApplied(plan: Plan, applied: readonly AppliedMigration[], migrations: readonly Migration[]): Plan {
+  const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
+  const now = new Date();
+  const rows: AppliedRow[] = [
+    ...plan.entries.flatMap((entry) => (entry.row ? [entry.row] : [])),
+    ...applied.map((done) => ({
+      version: done.version,
+      name: done.name,
+      appliedAt: now,
+      checksum: byVersion.get(done.version)?.checksum ?? null,
+      durationMs: done.durationMs,
+      hasDown: byVersion.get(done.version)?.down != null,
+    })),
+  ];
+  return planMigrations(migrations, rows);
+}
+
 /**
  * `up`: waits for the database, and if anything is pending takes the
  * migration lock, re-reads the state under it, then applies each pending
@@ -243,9 +261,13 @@ export async function migrateUp(options: MigratorOptions): Promise<UpResult> {
     // The first check already warned about unknown and out-of-order migrations.
     assertConsistent(plan, "warn", silentLogger);
     const applied: AppliedMigration[] = [];
+    let skipped = false;
     for (const [index, migration] of plan.pending.entries()) {
       const durationMs = await applyWithRetries(options, session, migration, { before: index, after: plan.pending.length - index - 1 });
-      if (durationMs === null) continue;
+      if (durationMs === null) {
+        skipped = true;
+        continue;
+      }
       applied.push({ version: migration.version, name: migration.name, durationMs });
       log.success(`applied ${migration.fileName} in ${durationMs} ms`, {
         event: "migration_applied",
@@ -254,8 +276,9 @@ export async function migrateUp(options: MigratorOptions): Promise<UpResult> {
         duration_ms: durationMs,
       });
     }
-    const after = await readPlan(session.db, options.migrations);
-    return { applied, plan: after.plan, durationMs: Math.round(performance.now() - started) };
+    // The state after the run follows from what we did, unless another runner did part of it (a pooler).
+    const after = skipped ? (await readPlan(session.db, options.migrations)).plan : withApplied(plan, applied, options.migrations);
+    return { applied, plan: after, durationMs: Math.round(performance.now() - started) };
   });
 }
 

@@ -73,19 +73,57 @@ export function interrupted(signal: AbortSignal | undefined): MigrateError {
   );
 }
 
-/** BEGIN with this run's settings; the guard detects a COMMIT the file sends itself; returns the backend pid. */
-async function begin(session: MigrationSession, guard: string): Promise<number> {
+/**
+ * BEGIN with this run's settings, as one simple-protocol query: the guard
+ * (a transaction-local setting that vanishes with a COMMIT we did not send)
+ * and the start time the tracking row's duration is measured from. Its
+ * last row holds the backend's pid.
+ */
+function beginSql(session: MigrationSession, guard: string): string {
   const settings = [
     `set local lock_timeout = ${Math.max(0, Math.round(session.lockTimeoutMs))}`,
     `set local statement_timeout = ${Math.max(0, Math.round(session.statementTimeoutMs))}`,
+    // The tracking row is written with literals (one round trip): they rely on standard strings.
+    "set local standard_conforming_strings = on",
     // A client that dies (SIGKILL) is noticed within a second even during a long statement, so its lock goes too.
     ...(session.checksClientConnection ? ["set local client_connection_check_interval = 1000"] : []),
   ];
-  const results = await session.db.unsafe(
-    `begin; ${settings.join("; ")}; select set_config('st44_migrate.guard', '${guard}', true), pg_backend_pid() as pid`,
-  );
-  const rows = (results as unknown as { pid: number }[][]).at(-1);
+  return `begin; ${settings.join("; ")}; select set_config('st44_migrate.guard', '${guard}', true), set_config('st44_migrate.started', clock_timestamp()::text, true), pg_backend_pid() as pid`;
+}
+
+function pidOf(results: unknown): number {
+  const rows = (results as { pid: number }[][]).at(-1);
   return rows?.[0]?.pid ?? 0;
+}
+
+async function begin(session: MigrationSession, guard: string): Promise<number> {
+  return pidOf(await session.db.unsafe(beginSql(session, guard)));
+}
+
+/** A value as an SQL literal (standard_conforming_strings on; NUL bytes were refused at parse time). */
+function literal(value: string | number | null): string {
+  if (value === null) return "null";
+  if (typeof value === "number") return String(Math.trunc(value));
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/**
+ * Ends a migration's transaction in one simple-protocol query: fails
+ * (division by zero) when the guard is gone, else writes the tracking row
+ * and commits. A legacy file may have written its own row for this version,
+ * spelled differently ('46' for 046): only such files pay for the delete.
+ */
+function finishSql(migration: Migration, guard: string, runner: string): string {
+  const writesTrackingTable = /schema_migrations/i.test(migration.up);
+  return [
+    `select 1 / (coalesce(current_setting('st44_migrate.guard', true), '') = '${guard}')::int as guard`,
+    ...(writesTrackingTable ? [`delete from ${TRACKING_TABLE} where ${VERSION_KEY_SQL} = ${literal(migration.key)}`] : []),
+    `insert into ${TRACKING_TABLE} (version, name, applied_at, checksum, duration_ms, runner, down_sql)
+     values (${literal(migration.version)}, ${literal(migration.name)}, now(), ${literal(migration.checksum)},
+             (extract(epoch from clock_timestamp() - current_setting('st44_migrate.started')::timestamptz) * 1000)::int,
+             ${literal(runner)}, ${literal(migration.down)})`,
+    "commit",
+  ].join(";\n");
 }
 
 /**
@@ -199,33 +237,54 @@ async function applyInTransaction(session: MigrationSession, migration: Migratio
   const { db } = session;
   // A legacy file's own BEGIN/COMMIT would end our transaction early; blank them.
   const { text } = blankTransactionControl(migration.up);
-  // A transaction-local setting vanishes with a COMMIT we did not send: the guard catches any we missed.
   const guard = randomUUID();
   let watch: { stop(): Blocker[] } | null = null;
+  const started = performance.now();
   try {
-    const pid = await begin(session, guard);
-    if (!(await lockTransaction(session, migration.key))) {
-      await db.unsafe("rollback");
-      session.log.info(`${migration.fileName} was applied by another runner meanwhile; skipped`, { event: "migration_skipped", version: migration.version });
-      return null;
+    // Behind a pooler the transaction-level lock and the re-check come between BEGIN and the file.
+    const opened = session.lockMode === "transaction" ? begin(session, guard) : db.unsafe(beginSql(session, guard)).then(pidOf);
+    if (session.lockMode === "transaction") {
+      await opened;
+      if (!(await lockTransaction(session, migration.key))) {
+        await db.unsafe("rollback");
+        session.log.info(`${migration.fileName} was applied by another runner meanwhile; skipped`, { event: "migration_skipped", version: migration.version });
+        return null;
+      }
     }
-    watch = watchBlockers(session, pid, migration.fileName);
-    const started = performance.now();
-    await runCancellable(session, text);
-    const durationMs = Math.round(performance.now() - started);
-    watch.stop();
-    const [row] = await db<{ guard: string | null }[]>`select current_setting('st44_migrate.guard', true) as guard`;
-    if (row?.guard !== guard) {
-      throw new MigrateError(
-        "MIGRATION_ENDED_TRANSACTION",
-        `${migration.fileName} ended the runner's transaction itself (a COMMIT or ROLLBACK the runner could not remove, for example inside a procedure call), so part of it may already be committed. Check the schema by hand, remove the transaction control from the file, and if the file needs statements outside a transaction put "-- migrate:up transaction:false" on its up marker.`,
-      );
+    // Two round trips on a direct connection: BEGIN and the file pipelined, then the finish. The
+    // finish is not queued behind the file: if the server ends the connection during the file,
+    // postgres.js 3.4.9 crashes on the queued write (a TypeError from a timer).
+    const file = db.unsafe(text);
+    const cancel = (): void => {
+      void file.cancel();
+    };
+    session.signal?.addEventListener("abort", cancel, { once: true });
+    void opened.then((pid) => {
+      if (watch === null) watch = watchBlockers(session, pid, migration.fileName);
+    }, () => {});
+    try {
+      await opened;
+      await file;
+    } finally {
+      session.signal?.removeEventListener("abort", cancel);
+      // Observed here so a failure of BEGIN never leaves it unhandled; awaited above when reached.
+      file.catch(() => {});
     }
-    await recordApplied(db, migration, durationMs, session.runner);
-    await db.unsafe("commit");
-    return durationMs;
+    try {
+      await db.unsafe(finishSql(migration, guard, session.runner));
+    } catch (error) {
+      if ((error as { code?: string }).code === "22012") {
+        throw new MigrateError(
+          "MIGRATION_ENDED_TRANSACTION",
+          `${migration.fileName} ended the runner's transaction itself (a COMMIT or ROLLBACK the runner could not remove, for example inside a procedure call), so part of it may already be committed. Check the schema by hand, remove the transaction control from the file, and if the file needs statements outside a transaction put "-- migrate:up transaction:false" on its up marker.`,
+        );
+      }
+      throw error;
+    }
+    (watch as { stop(): Blocker[] } | null)?.stop();
+    return Math.round(performance.now() - started);
   } catch (error) {
-    const blockers = watch?.stop() ?? [];
+    const blockers = (watch as { stop(): Blocker[] } | null)?.stop() ?? [];
     await rollback(session, error);
     if (session.signal?.aborted) throw interrupted(session.signal);
     throw asMigrationError(error, migration, migration.upOffset, progress, "transaction", { blockers });

@@ -47,7 +47,8 @@ export async function acquireMigrationLock(db: Reserved, waitMs: number, log: Lo
   let nextReport = 0;
   for (;;) {
     if (signal?.aborted) throw new MigrateError("INTERRUPTED", `Stopped by ${String(signal.reason)} while waiting for the migration lock; nothing was applied.`, { exitCode: signal.reason === "SIGINT" ? 130 : 143 });
-    const [row] = await db<{ locked: boolean }[]>`select pg_try_advisory_lock(${MIGRATION_LOCK_KEY}::bigint) as locked`;
+    // The key is a constant: a literal keeps this to one round trip (a parameter needs a describe first).
+    const [row] = await db.unsafe<{ locked: boolean }[]>(`select pg_try_advisory_lock(${MIGRATION_LOCK_KEY}) as locked`);
     if (row?.locked) return;
     const waited = Date.now() - started;
     if (waited >= waitMs) {
@@ -72,5 +73,5 @@ export async function acquireMigrationLock(db: Reserved, waitMs: number, log: Lo
 }
 
 export async function releaseMigrationLock(db: Reserved): Promise<void> {
-  await db`select pg_advisory_unlock(${MIGRATION_LOCK_KEY}::bigint)`;
+  await db.unsafe(`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`);
 }

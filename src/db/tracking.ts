@@ -78,44 +78,56 @@ function permissionDenied(error: unknown, action: "read" | "create"): MigrateErr
   );
 }
 
+const CREATE_TRACKING_TABLE = `
+  create table if not exists ${TRACKING_TABLE} (
+    version varchar(255) primary key,
+    name varchar(255) not null,
+    applied_at timestamptz not null default now(),
+    checksum char(64),
+    duration_ms integer,
+    applied_by text default current_user,
+    runner text,
+    down_sql text,
+    history jsonb not null default '[]'::jsonb
+  );
+  create index if not exists idx_${TRACKING_TABLE}_applied_at on ${TRACKING_TABLE} (applied_at);`;
+
+/** Adds the runner's columns to a legacy table and widens version (a no-op rewrite: varchar grows in place). */
+const ADOPT_TRACKING_TABLE = `
+  alter table ${TRACKING_TABLE}
+    add column if not exists checksum char(64),
+    add column if not exists duration_ms integer,
+    add column if not exists applied_by text default current_user,
+    add column if not exists runner text,
+    add column if not exists down_sql text,
+    add column if not exists history jsonb not null default '[]'::jsonb;
+  do $st44$
+  begin
+    if (select atttypmod - 4 from pg_attribute where attrelid = '${TRACKING_TABLE}'::regclass and attname = 'version') < 255 then
+      alter table ${TRACKING_TABLE} alter column version type varchar(255);
+    end if;
+  end
+  $st44$;
+  create index if not exists idx_${TRACKING_TABLE}_applied_at on ${TRACKING_TABLE} (applied_at);`;
+
 /**
- * Creates the tracking table, or adopts the legacy one in place: adds the
- * runner's columns and widens version, keeping every row. Idempotent; run
- * under the migration lock, in one transaction.
+ * Creates the tracking table in its final shape, or adopts the legacy one in
+ * place, keeping every row. Idempotent; run under the migration lock, in
+ * one transaction.
  */
-export async function ensureTrackingTable(db: postgres.ReservedSql<Record<string, never>>, transactionLockWaitMs: number | null): Promise<void> {
+export async function ensureTrackingTable(
+  db: postgres.ReservedSql<Record<string, never>>,
+  kind: "missing" | "legacy",
+  transactionLockWaitMs: number | null,
+): Promise<void> {
   // Behind a pooler (transaction mode) the session lock is not held: serialise creation with a transaction-level one.
   const lock =
     transactionLockWaitMs === null
       ? ""
       : `set local lock_timeout = ${Math.max(1, Math.round(transactionLockWaitMs))}; select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY});`;
   try {
-    await db.unsafe(`
-      begin;
-      ${lock}
-      create table if not exists ${TRACKING_TABLE} (
-        version varchar(255) primary key,
-        name varchar(255) not null,
-        applied_at timestamptz not null default now()
-      );
-      alter table ${TRACKING_TABLE}
-        add column if not exists checksum char(64),
-        add column if not exists duration_ms integer,
-        add column if not exists applied_by text default current_user,
-        add column if not exists runner text,
-        add column if not exists down_sql text,
-        add column if not exists history jsonb not null default '[]'::jsonb;
-      do $st44$
-      begin
-        if (select character_maximum_length from information_schema.columns
-            where table_schema = current_schema() and table_name = '${TRACKING_TABLE}' and column_name = 'version') < 255 then
-          alter table ${TRACKING_TABLE} alter column version type varchar(255);
-        end if;
-      end
-      $st44$;
-      create index if not exists idx_${TRACKING_TABLE}_applied_at on ${TRACKING_TABLE} (applied_at);
-      commit;
-    `);
+    // A runner behind a pooler may have created it meanwhile: create-if-missing, then adopt-if-needed is safe either way.
+    await db.unsafe(`begin; ${lock} ${kind === "missing" ? CREATE_TRACKING_TABLE : ADOPT_TRACKING_TABLE} commit;`);
   } catch (error) {
     await db.unsafe("rollback").catch(() => {});
     if ((error as { code?: string }).code === "42501") throw permissionDenied(error, "create");
