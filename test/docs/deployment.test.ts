@@ -10,19 +10,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ArgsDef, CommandDef } from "citty";
 import { rootCommand } from "../../src/cli/main.ts";
+import { slug } from "../support/markdown.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 const DOCS = ["docs/deployment.md", "docs/troubleshooting.md"] as const;
 const read = (path: string) => readFileSync(join(ROOT, path), "utf8");
 
-/** GitHub's heading anchors: lower case, punctuation other than - and _ dropped, spaces to -. */
-function slug(heading: string): string {
-  return heading
-    .trim()
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}\s_-]/gu, "")
-    .replace(/\s/g, "-");
-}
 function anchorsOf(markdown: string): Set<string> {
   const withoutCode = markdown.replace(/^```[\s\S]*?^```/gm, "");
   return new Set([...withoutCode.matchAll(/^#{1,6}\s+(.+)$/gm)].map((match) => slug(match[1] ?? "")));

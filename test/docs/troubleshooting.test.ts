@@ -9,6 +9,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ExitCode, errorCodes } from "../../src/core/errors.ts";
+import { slug } from "../support/markdown.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 const doc = readFileSync(join(ROOT, "docs/troubleshooting.md"), "utf8");
@@ -34,14 +35,6 @@ function indexRows(markdown: string): Map<string, number> {
   return found;
 }
 
-/** GitHub's heading anchors: lower case, punctuation other than - and _ dropped, spaces to -. */
-function slug(heading: string): string {
-  return heading
-    .trim()
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}\s_-]/gu, "")
-    .replace(/\s/g, "-");
-}
 
 describe("docs/troubleshooting.md", () => {
   const sections = headings(doc);
