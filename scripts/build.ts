@@ -11,7 +11,7 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { generateEmbeddedModule, lintEmbedded, reportLint } from "./embed.ts";
+import { generateEmbeddedModule, lintEmbedded, loadRepositoryMigrations, reportLint } from "./embed.ts";
 
 const root = join(import.meta.dir, "..");
 
@@ -35,6 +35,13 @@ function gitCommit(): string {
   }
 }
 
+let stamp: Record<string, string> | null = null;
+/** Commit and build time, computed once per build so every artefact of it carries the same stamp. */
+function buildStamp(): Record<string, string> {
+  stamp ??= { ST44_BUILD_COMMIT: JSON.stringify(gitCommit()), ST44_BUILD_TIME: JSON.stringify(new Date().toISOString()) };
+  return stamp;
+}
+
 export async function compile(options: { target?: string; outfile: string }): Promise<void> {
   const result = await Bun.build({
     entrypoints: [join(root, "src/bin.ts")],
@@ -43,10 +50,7 @@ export async function compile(options: { target?: string; outfile: string }): Pr
     bytecode: true,
     minify: true,
     sourcemap: "none",
-    define: {
-      ST44_BUILD_COMMIT: JSON.stringify(gitCommit()),
-      ST44_BUILD_TIME: JSON.stringify(new Date().toISOString()),
-    },
+    define: buildStamp(),
     compile: {
       ...(options.target === undefined ? {} : { target: options.target as never }),
       outfile: options.outfile,
@@ -77,7 +81,7 @@ export async function buildLibrary(): Promise<void> {
     target: "node",
     format: "esm",
     external: ["postgres"],
-    define: { ST44_BUILD_COMMIT: JSON.stringify(gitCommit()), ST44_BUILD_TIME: JSON.stringify(new Date().toISOString()) },
+    define: buildStamp(),
   });
   if (!result.success) {
     for (const log of result.logs) console.error(log);
@@ -85,16 +89,13 @@ export async function buildLibrary(): Promise<void> {
   }
 }
 
-async function writeEmbeddedModule(): Promise<void> {
-  writeFileSync(join(root, "src/source/embedded-migrations.gen.ts"), await generateEmbeddedModule());
-}
-
 if (import.meta.main) {
-  if (reportLint(await lintEmbedded(), process.argv.includes("--strict"))) {
+  const migrations = await loadRepositoryMigrations();
+  if (reportLint(lintEmbedded(migrations), process.argv.includes("--strict"))) {
     console.error("build stopped: lint findings are errors with --strict");
     process.exit(1);
   }
-  await writeEmbeddedModule();
+  writeFileSync(join(root, "src/source/embedded-migrations.gen.ts"), generateEmbeddedModule(migrations));
   mkdirSync(join(root, "dist"), { recursive: true });
   if (process.argv.includes("--release")) {
     const { createHash } = await import("node:crypto");

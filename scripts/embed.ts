@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { type LintFinding, lintMigrations } from "../src/core/lint.ts";
-import { buildMigrationSet, parseFileName } from "../src/core/migration-set.ts";
+import { type Migration, buildMigrationSet, parseFileName } from "../src/core/migration-set.ts";
 import { isMigrateError } from "../src/core/errors.ts";
 import { directorySource } from "../src/source/directory.ts";
 
@@ -30,13 +30,17 @@ function releasedVersions(): string[] | null {
   }
 }
 
-/** Lint warnings (risky but working migrations); printed by every build, fatal with --strict. */
-export async function lintEmbedded(): Promise<LintFinding[]> {
-  return lintMigrations(buildMigrationSet(await directorySource(migrationsDir).load()), releasedVersions());
+/** migrations/, read and validated with the runner's own parser (a broken file throws its MigrateError). */
+export async function loadRepositoryMigrations(): Promise<Migration[]> {
+  return buildMigrationSet(await directorySource(migrationsDir).load());
 }
 
-export async function generateEmbeddedModule(): Promise<string> {
-  const migrations = buildMigrationSet(await directorySource(migrationsDir).load());
+/** Lint warnings (risky but working migrations); printed by every build, fatal with --strict. */
+export function lintEmbedded(migrations: readonly Migration[]): LintFinding[] {
+  return lintMigrations(migrations, releasedVersions());
+}
+
+export function generateEmbeddedModule(migrations: readonly Migration[]): string {
   const importPath = relative(join(root, "src/source"), migrationsDir);
   const imports = migrations.map(
     (migration, index) => `import m${index} from ${JSON.stringify(`${importPath}/${migration.fileName}`)} with { type: "text" };`,
@@ -64,8 +68,9 @@ export function reportLint(findings: readonly LintFinding[], strict: boolean): b
 
 if (import.meta.main) {
   try {
-    if (reportLint(await lintEmbedded(), process.argv.includes("--strict"))) process.exit(1);
-    const generated = await generateEmbeddedModule();
+    const migrations = await loadRepositoryMigrations();
+    if (reportLint(lintEmbedded(migrations), process.argv.includes("--strict"))) process.exit(1);
+    const generated = generateEmbeddedModule(migrations);
     if (process.argv.includes("--check")) {
       let current = "";
       try {
