@@ -11,7 +11,7 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { generateEmbeddedModule, lintEmbedded, loadRepositoryMigrations, reportLint } from "./embed.ts";
+import { generateEmbeddedModule, lintEmbedded, loadRepositoryMigrations, reportLint, runBuildStep } from "./embed.ts";
 
 const root = join(import.meta.dir, "..");
 
@@ -90,32 +90,34 @@ export async function buildLibrary(): Promise<void> {
 }
 
 if (import.meta.main) {
-  const migrations = await loadRepositoryMigrations();
-  if (reportLint(lintEmbedded(migrations), process.argv.includes("--strict"))) {
-    console.error("build stopped: lint findings are errors with --strict");
-    process.exit(1);
-  }
-  writeFileSync(join(root, "src/source/embedded-migrations.gen.ts"), generateEmbeddedModule(migrations));
-  mkdirSync(join(root, "dist"), { recursive: true });
-  if (process.argv.includes("--release")) {
-    const { createHash } = await import("node:crypto");
-    const { readFileSync } = await import("node:fs");
-    const outDir = join(root, "dist/release");
-    mkdirSync(outDir, { recursive: true });
-    const sums: string[] = [];
-    for (const { target, suffix } of releaseTargets) {
-      const name = `st44-migrate-${suffix}`;
-      await compile({ target, outfile: join(outDir, name) });
-      sums.push(`${createHash("sha256").update(readFileSync(join(outDir, name))).digest("hex")}  ${name}`);
-      console.error(`built dist/release/${name}`);
+  await runBuildStep(async () => {
+    const migrations = await loadRepositoryMigrations();
+    if (reportLint(lintEmbedded(migrations), process.argv.includes("--strict"))) {
+      console.error("build stopped: lint findings are errors with --strict");
+      process.exit(1);
     }
-    writeFileSync(join(outDir, "SHA256SUMS"), `${sums.join("\n")}\n`);
-    console.error("wrote dist/release/SHA256SUMS");
-  } else {
-    const outfile = join(root, "dist/st44-migrate");
-    const targetIndex = process.argv.indexOf("--target");
-    await compile({ outfile, target: targetIndex === -1 ? undefined : process.argv[targetIndex + 1] });
-    await buildLibrary();
-    console.error("built dist/st44-migrate and dist/lib/index.js");
-  }
+    writeFileSync(join(root, "src/source/embedded-migrations.gen.ts"), generateEmbeddedModule(migrations));
+    mkdirSync(join(root, "dist"), { recursive: true });
+    if (process.argv.includes("--release")) {
+      const { createHash } = await import("node:crypto");
+      const { readFileSync } = await import("node:fs");
+      const outDir = join(root, "dist/release");
+      mkdirSync(outDir, { recursive: true });
+      const sums: string[] = [];
+      for (const { target, suffix } of releaseTargets) {
+        const name = `st44-migrate-${suffix}`;
+        await compile({ target, outfile: join(outDir, name) });
+        sums.push(`${createHash("sha256").update(readFileSync(join(outDir, name))).digest("hex")}  ${name}`);
+        console.error(`built dist/release/${name}`);
+      }
+      writeFileSync(join(outDir, "SHA256SUMS"), `${sums.join("\n")}\n`);
+      console.error("wrote dist/release/SHA256SUMS");
+    } else {
+      const outfile = join(root, "dist/st44-migrate");
+      const targetIndex = process.argv.indexOf("--target");
+      await compile({ outfile, target: targetIndex === -1 ? undefined : process.argv[targetIndex + 1] });
+      await buildLibrary();
+      console.error("built dist/st44-migrate and dist/lib/index.js");
+    }
+  });
 }

@@ -66,8 +66,23 @@ export function reportLint(findings: readonly LintFinding[], strict: boolean): b
   return strict && findings.length > 0;
 }
 
-if (import.meta.main) {
+/**
+ * Runs a build script's body; a MigrateError (a broken migration file) is
+ * printed as its one-paragraph message and exits with its code, never as a
+ * stack trace.
+ */
+export async function runBuildStep(body: () => Promise<void>): Promise<void> {
   try {
+    await body();
+  } catch (error) {
+    if (!isMigrateError(error)) throw error;
+    console.error([`error [${error.code}] ${error.message}`, ...error.details].join("\n"));
+    process.exit(error.exitCode);
+  }
+}
+
+if (import.meta.main) {
+  await runBuildStep(async () => {
     const migrations = await loadRepositoryMigrations();
     if (reportLint(lintEmbedded(migrations), process.argv.includes("--strict"))) process.exit(1);
     const generated = generateEmbeddedModule(migrations);
@@ -85,11 +100,5 @@ if (import.meta.main) {
       writeFileSync(target, generated);
       console.error(`wrote ${relative(root, target)}`);
     }
-  } catch (error) {
-    if (isMigrateError(error)) {
-      console.error([`error [${error.code}] ${error.message}`, ...error.details].join("\n"));
-      process.exit(error.exitCode);
-    }
-    throw error;
-  }
+  });
 }

@@ -1,0 +1,44 @@
+/** The build validates migrations/: a broken file fails it with the file's error, not a stack trace. */
+import { describe, expect, test } from "bun:test";
+import { cpSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dir, "../..");
+
+/** A copy of the repository's build inputs, so a broken migration can be added without touching the real one. */
+function scratchRepository(): string {
+  const dir = mkdtempSync(join(tmpdir(), "st44-build-"));
+  for (const entry of ["scripts", "src", "migrations", "package.json", "tsconfig.json"]) cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  return dir;
+}
+
+async function build(dir: string, args: string[] = []) {
+  const child = Bun.spawn([process.execPath, "scripts/build.ts", ...args], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+  const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
+  return { code, stderr };
+}
+
+describe("bun run build", () => {
+  test("a migration with its down part first fails the build with exit 2 and the file's one-paragraph error", async () => {
+    const dir = scratchRepository();
+    writeFileSync(join(dir, "migrations/017_broken.sql"), "-- migrate:down\ndrop table x;\n-- migrate:up\ncreate table x (id int);\n");
+    const result = await build(dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('error [PARSE_DOWN_BEFORE_UP] 017_broken.sql: "-- migrate:down" comes before "-- migrate:up"');
+    expect(result.stderr).not.toContain("at parseMigrationText");
+  });
+
+  test("--strict turns lint warnings into a failed build", async () => {
+    const dir = scratchRepository();
+    writeFileSync(join(dir, "migrations/017_no_down.sql"), "create table x (id int);\n");
+    // Without --strict the warnings print and the build goes on (a bogus target stops it right after, saving a compile).
+    const lenient = await build(dir, ["--target", "not-a-target"]);
+    expect(lenient.stderr).toContain("warning [lint:no-down] 017_no_down.sql has no");
+    const strict = await build(dir, ["--strict"]);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toContain("error [lint:no-down]");
+    expect(strict.stderr).toContain("build stopped: lint findings are errors with --strict");
+  });
+});
