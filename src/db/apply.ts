@@ -5,7 +5,7 @@ import type { Migration } from "../core/migration-set.ts";
 import { blankTransactionControl, scanSql } from "../core/sql-lexer.ts";
 import { clipText, excerptAround, locateInFile } from "../core/sql-position.ts";
 import type { Logger } from "../log.ts";
-import type { Sql } from "./connection.ts";
+import { type Sql, isConnectionFailure } from "./connection.ts";
 import { MIGRATION_LOCK_KEY } from "./lock.ts";
 import { TRACKING_TABLE, VERSION_KEY_SQL } from "./tracking.ts";
 
@@ -43,15 +43,9 @@ export interface MigrationSession {
   readonly connection: { lost: boolean };
 }
 
-/** The server or the network ended the session (pg_terminate_backend, restart, failover). */
-export function isConnectionLost(error: unknown): boolean {
-  const code = (error as { code?: string }).code ?? "";
-  return /^(CONNECTION_|ECONN|EPIPE)/.test(code) || code === "57P01" || code === "57P02" || code === "57P03" || code.startsWith("08");
-}
-
 /** ROLLBACK after a failure, unless the connection is gone (the server rolled back already). */
 async function rollback(session: MigrationSession, error: unknown): Promise<void> {
-  if (isConnectionLost(error)) {
+  if (isConnectionFailure(error)) {
     session.connection.lost = true;
     return;
   }
@@ -315,7 +309,7 @@ async function applyStatementByStatement(session: MigrationSession, migration: M
       await runCancellable(session, migration.up.slice(statement.start, statement.end));
     } catch (error) {
       if (session.signal?.aborted) throw interrupted(session.signal);
-      if (isConnectionLost(error)) {
+      if (isConnectionFailure(error)) {
         session.connection.lost = true;
         throw asMigrationError(error, migration, migration.upOffset + statement.start, progress, "statements");
       }
@@ -398,7 +392,7 @@ export function asMigrationError(
     details.push(`  left behind: index ${index} is INVALID (a failed CREATE INDEX CONCURRENTLY); remove it with DROP INDEX CONCURRENTLY IF EXISTS ${index}; before running again`);
   }
 
-  const connectionLost = isConnectionLost(error);
+  const connectionLost = isConnectionFailure(error);
   const sqlstate = server.code ? ` (SQLSTATE ${server.code})` : "";
   const outcome =
     mode === "transaction"

@@ -119,15 +119,22 @@ function tlsFailure(error: unknown, config: ConnectionConfig): "certificate" | "
   return null;
 }
 
-/** SQLSTATE classes and driver codes that mean "not ready yet, try again". */
+/**
+ * The socket or the session failed, not a statement: the driver lost the
+ * connection, or the server ended the session (admin or crash shutdown,
+ * starting up) or reported a connection exception (class 08). The server
+ * rolls back whatever that session had open.
+ */
+export function isConnectionFailure(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? "";
+  return /^(CONNECTION_|ECONN|EPIPE)/.test(code) || code === "57P01" || code === "57P02" || code === "57P03" || code.startsWith("08");
+}
+
+/** "Not ready yet, try again" while waiting for the server: a connection failure, or the network not there yet. */
 function isTransient(error: unknown, config: ConnectionConfig): boolean {
   if (tlsFailure(error, config) !== null) return false;
   const code = (error as { code?: string }).code ?? "";
-  return (
-    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND", "CONNECT_TIMEOUT", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "EPIPE"].includes(code) ||
-    code === "57P03" || // the database system is starting up / shutting down
-    code.startsWith("08") // connection exception
-  );
+  return isConnectionFailure(error) || ["ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND", "CONNECT_TIMEOUT"].includes(code);
 }
 
 /**
