@@ -170,14 +170,6 @@ async function spawnAndWait(file: string, argv: readonly string[]): Promise<neve
   });
 }
 
-/**
- * Lets the start-up lines reach the terminal or pipe before the process image
- * is replaced. (Not end(): the application inherits these descriptors.)
- */
-async function flushOutput(): Promise<void> {
-  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((done) => stream.write("", () => done()))));
-}
-
 const ERRNO_NAMES: Record<number, string> = { 1: "EPERM", 2: "ENOENT", 7: "E2BIG", 8: "ENOEXEC", 12: "ENOMEM", 13: "EACCES", 20: "ENOTDIR", 26: "ETXTBSY" };
 
 /**
@@ -193,10 +185,9 @@ export async function execApplication(file: string, argv: readonly string[], log
     log.warn(`execve is not available here (${mode === "spawn" ? "ST44_EXEC=spawn" : "no FFI"}); starting ${command} as a child process and forwarding signals`, {
       event: "exec_fallback",
     });
-    await flushOutput();
     return spawnAndWait(file, argv);
   }
-  await flushOutput();
+  // The start-up lines are already out: output.ts writes synchronously, so nothing is lost with this process image.
   const errno = exec(file, argv, environmentStrings());
   const name = ERRNO_NAMES[errno] ?? `errno ${errno}`;
   throw new MigrateError(

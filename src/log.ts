@@ -1,5 +1,6 @@
-import { type ConsolaInstance, type ConsolaReporter, type LogObject, createConsola } from "consola";
+import { type ConsolaInstance, type ConsolaReporter, type LogObject, createConsola } from "consola/core";
 import type { LogFormat } from "./config.ts";
+import { stderrIsTerminal, writeStderr } from "./output.ts";
 
 /** Structured fields that go with a message (they become JSON keys). */
 export type LogFields = Readonly<Record<string, string | number | boolean | null | readonly string[]>>;
@@ -34,14 +35,9 @@ export function redact(text: string): string {
 }
 
 /** Writes go to stderr so that stdout carries only a command's own output (tables, JSON). */
-const redactingStderr = {
-  write(chunk: string): boolean {
-    return process.stderr.write(redact(chunk));
-  },
-  get columns(): number | undefined {
-    return process.stderr.columns;
-  },
-};
+function writeLine(line: string): void {
+  writeStderr(redact(`${line}\n`));
+}
 
 function messageOf(logObj: LogObject): string {
   return logObj.args
@@ -62,22 +58,54 @@ const jsonReporter: ConsolaReporter = {
       msg: messageOf(logObj),
       ...fieldsOf(logObj),
     });
-    redactingStderr.write(`${line}\n`);
+    writeLine(line);
   },
 };
 
 const plainReporter: ConsolaReporter = {
   log(logObj) {
     const level = (logObj.type === "success" ? "info" : logObj.type).toUpperCase().padEnd(5);
-    redactingStderr.write(`${logObj.date.toISOString()} ${level} ${messageOf(logObj)}\n`);
+    writeLine(`${logObj.date.toISOString()} ${level} ${messageOf(logObj)}`);
   },
 };
 
+/** For a person at a terminal: an icon and a colour per level, the message, no timestamp. */
+const PRETTY_LEVELS: Readonly<Record<string, { readonly icon: string; readonly color: number }>> = {
+  info: { icon: "ℹ", color: 36 },
+  success: { icon: "✔", color: 32 },
+  warn: { icon: "⚠", color: 33 },
+  error: { icon: "✖", color: 31 },
+  debug: { icon: "⚙", color: 90 },
+};
+
+function prettyReporter(colors: boolean): ConsolaReporter {
+  return {
+    log(logObj) {
+      const { icon, color } = PRETTY_LEVELS[logObj.type] ?? { icon: "•", color: 0 };
+      const [first = "", ...rest] = messageOf(logObj).split("\n");
+      const head = colors ? `\x1b[${color}m${icon}\x1b[0m ${logObj.type === "error" || logObj.type === "warn" ? `\x1b[${color}m${first}\x1b[0m` : first}` : `${icon} ${first}`;
+      writeLine([head, ...rest.map((line) => `  ${line}`)].join("\n"));
+    },
+  };
+}
+
+/** One logger per format and level for the process: the CLI's error printer and the command share it. */
+const loggers = new Map<string, Logger>();
+
+/**
+ * consola's core with our reporters, not its main entry: that one is 77 KB
+ * of a 208 KB bundle (the fancy reporter, its prompt, string-width tables)
+ * and loads node:tty, readline and util.inspect at start-up, 3-5 ms of
+ * every container start (docs/benchmarks.md). The reporters are a few
+ * lines each; colour follows the NO_COLOR convention.
+ */
 export function createLogger(format: LogFormat, level = 3): Logger {
-  const consola: ConsolaInstance =
-    format === "pretty"
-      ? createConsola({ level, fancy: true, stdout: redactingStderr as never, stderr: redactingStderr as never })
-      : createConsola({ level, reporters: [format === "json" ? jsonReporter : plainReporter] });
+  const key = `${format}:${level}`;
+  const existing = loggers.get(key);
+  if (existing !== undefined) return existing;
+  const reporter =
+    format === "json" ? jsonReporter : format === "plain" ? plainReporter : prettyReporter(stderrIsTerminal() && !process.env.NO_COLOR);
+  const consola: ConsolaInstance = createConsola({ level, reporters: [reporter] });
   // Pretty output shows the message only; plain and JSON keep the fields for collectors.
   const withFields = format === "json";
   const emit =
@@ -86,7 +114,9 @@ export function createLogger(format: LogFormat, level = 3): Logger {
       if (withFields && fields) consola[type](message, fields);
       else consola[type](message);
     };
-  return { info: emit("info"), success: emit("success"), warn: emit("warn"), error: emit("error"), debug: emit("debug") };
+  const logger: Logger = { info: emit("info"), success: emit("success"), warn: emit("warn"), error: emit("error"), debug: emit("debug") };
+  loggers.set(key, logger);
+  return logger;
 }
 
 /** A logger that drops everything, for library callers that pass none. */

@@ -14,6 +14,7 @@ import { type Migration, buildMigrationSet } from "../core/migration-set.ts";
 import { type Sql, createClient } from "../db/connection.ts";
 import { type Logger, createLogger } from "../log.ts";
 import type { MigratorOptions } from "../migrator.ts";
+import { stderrIsTerminal } from "../output.ts";
 import { directorySource } from "../source/directory.ts";
 import { embeddedSource } from "../source/embedded.ts";
 import type { MigrationSource } from "../source/types.ts";
@@ -27,7 +28,7 @@ export interface CommandContext {
 }
 
 export function createContext(flags: Flags, env: Env = process.env): CommandContext {
-  const log = createLogger(resolveLogFormat(flags, env, Boolean(process.stderr.isTTY)));
+  const log = createLogger(resolveLogFormat(flags, env, stderrIsTerminal()));
   const dir = stringSetting(flags, "dir", env, "MIGRATIONS_DIR");
   const source = dir === undefined ? embeddedSource(env.ST44_EMBEDDED_UNTIL || undefined) : directorySource(dir);
   return { env, log, source };

@@ -3,6 +3,7 @@ import { buildInfo } from "../build-info.ts";
 import { ExitCode, MigrateError, isMigrateError } from "../core/errors.ts";
 import { type Logger, createLogger } from "../log.ts";
 import { resolveLogFormat } from "../config.ts";
+import { stderrIsTerminal, writeStderr, writeStdout } from "../output.ts";
 
 /** Subcommands load lazily: `--help` and `version` never load the database driver. */
 const load = (importer: () => Promise<{ default: unknown }>) => () => importer().then((module) => module.default as CommandDef<ArgsDef>);
@@ -87,45 +88,25 @@ function printError(error: unknown, log: Logger): number {
   return migrateError.exitCode;
 }
 
-/**
- * Waits until everything written to stdout and stderr has been handed to the
- * pipe or file, before process.exit. Bun calls an empty write's callback at
- * once and reports no pending bytes (writableLength stays 0), so a large
- * output (plan of a big file, a long error) was cut at the pipe buffer
- * (64 KiB) when the reader was slower than us; end() calls back only when
- * every earlier write is done. Nothing is written after this.
- */
-async function flush(): Promise<void> {
-  await Promise.all(
-    [process.stdout, process.stderr].map(
-      (stream) =>
-        new Promise<void>((resolve) => {
-          stream.once("error", () => resolve()); // EPIPE: the reader is gone
-          stream.end(() => resolve());
-        }),
-    ),
-  );
-}
-
 /** Runs the CLI and returns the exit code; the caller exits. */
 export async function main(argv: readonly string[]): Promise<number> {
   const { own, passthrough } = splitAtDoubleDash(argv);
   let log: Logger;
   try {
-    log = createLogger(resolveLogFormat(parseLogFormatFlag(own), process.env, Boolean(process.stderr.isTTY)));
+    log = createLogger(resolveLogFormat(parseLogFormatFlag(own), process.env, stderrIsTerminal()));
   } catch (error) {
     log = createLogger("plain");
     return printError(error, log);
   }
   try {
     if (own.length === 1 && (own[0] === "--version" || own[0] === "-v")) {
-      process.stdout.write(`${buildInfo.version}\n`);
+      writeStdout(`${buildInfo.version}\n`);
       return ExitCode.ok;
     }
     const { name, command } = await resolveCommand(own);
     if (own.includes("--help") || own.includes("-h") || name === null) {
       const usage = await renderUsage(command, name === null ? undefined : (rootCommand as CommandDef<ArgsDef>));
-      (name === null && !own.includes("--help") && !own.includes("-h") ? process.stderr : process.stdout).write(`${usage}\n`);
+      (name === null && !own.includes("--help") && !own.includes("-h") ? writeStderr : writeStdout)(`${usage}\n`);
       return name === null && !own.includes("--help") && !own.includes("-h") ? ExitCode.usage : ExitCode.ok;
     }
     const rest = own.slice(own.indexOf(name) + 1);
@@ -147,13 +128,11 @@ function parseLogFormatFlag(own: readonly string[]): Record<string, unknown> {
 
 /** Last line of defence: an error nothing caught is printed like any other (redacted, with a code) and exits 10. */
 export function exitOnUncaught(error: unknown): void {
-  const code = printError(error, createLogger("plain"));
-  void flush().finally(() => process.exit(code));
+  process.exit(printError(error, createLogger("plain")));
 }
 
+/** Output is written synchronously (output.ts): when main returns, everything is out. */
 export async function runCli(argv: readonly string[]): Promise<never> {
-  const code = await main(argv);
-  await flush();
-  process.exit(code);
+  process.exit(await main(argv));
 }
 

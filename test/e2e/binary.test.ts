@@ -74,6 +74,54 @@ describe("up and status on a fresh database", () => {
   });
 });
 
+describe("what the binary writes", () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await freshDatabase();
+    expect((await runBinary(["up"], { env: { DATABASE_URL: db.url } })).code).toBe(0);
+  });
+
+  test("--log-format pretty: an icon and the message, no timestamp; colour only on a terminal without NO_COLOR", async () => {
+    const piped = await runBinary(["up", "--log-format", "pretty"], { env: { DATABASE_URL: db.url } });
+    expect(piped.code).toBe(0);
+    expect(piped.stderr).toMatch(/^ℹ nothing to do: 8 migrations applied, latest 016 \(\d+ ms\)\n$/);
+    // script(1) gives the binary a terminal, as an operator's ssh session does.
+    const onTerminal = (noColor: string) =>
+      Bun.spawnSync(["script", "-qec", `${BINARY} up`, "/dev/null"], {
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", DATABASE_URL: db.url, NO_COLOR: noColor, TERM: "xterm" },
+      }).stdout.toString();
+    expect(onTerminal("")).toContain("\x1b[36mℹ\x1b[0m nothing to do");
+    expect(onTerminal("1")).toMatch(/^ℹ nothing to do/m);
+    expect(onTerminal("1")).not.toContain("\x1b[");
+  });
+
+  test("an error in pretty format: the code and message on the first line, the details indented under it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "st44-pretty-"));
+    writeFileSync(join(dir, "001_create_users_table.sql"), "-- migrate:up\ncreate table users (id int);\n");
+    const result = await runBinary(["up", "--dir", dir, "--log-format", "pretty"], { env: { DATABASE_URL: db.url } });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/^✖ \[CHECKSUM_MISMATCH\] [^\n]+\n  {3}001: database [0-9a-f]{64} != file [0-9a-f]{64}\n$/);
+  });
+
+  test("a reader that goes away early (status | head -1) ends the run quietly with the command's exit code", () => {
+    const result = Bun.spawnSync(["bash", "-c", `"${BINARY}" status | head -1; echo "exit=\${PIPESTATUS[0]}" >&2`], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", DATABASE_URL: db.url },
+    });
+    expect(result.stdout.toString()).toMatch(/^VERSION\s+NAME/);
+    expect(result.stderr.toString()).toBe("exit=0\n");
+  });
+
+  test("a slow reader still gets every byte of a large output before the process exits", () => {
+    const dir = mkdtempSync(join(tmpdir(), "st44-big-"));
+    const statement = "create table t (id int); -- some padding to make the line longer than it needs to be\n";
+    writeFileSync(join(dir, "900_big.sql"), `-- migrate:up\n${statement.repeat(20_000)}`);
+    const result = Bun.spawnSync(["bash", "-c", `"${BINARY}" plan --dir "${dir}" | (sleep 1; wc -c)`], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", DATABASE_URL: db.url },
+    });
+    expect(Number(result.stdout.toString().trim())).toBeGreaterThan(statement.length * 20_000);
+  });
+});
+
 describe("migrations from --dir", () => {
   test("a syntax error is reported with file, line, column and the line itself, and the database is unchanged", async () => {
     const db = await freshDatabase();

@@ -5,6 +5,7 @@ import { stringSetting } from "../../config.ts";
 import { MigrateError } from "../../core/errors.ts";
 import { nextMigrationFileName } from "../../core/migration-set.ts";
 import { directorySource } from "../../source/directory.ts";
+import { writeStdout } from "../../output.ts";
 
 const TEMPLATE = (name: string) => `-- ${name.replace(/_/g, " ")}: say what this changes and why.
 -- migrate:up
@@ -34,6 +35,6 @@ export default defineCommand({
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       throw new MigrateError("MIGRATION_FILE_EXISTS", `${path} already exists (another create ran at the same time?). Nothing was written; run create again.`);
     }
-    process.stdout.write(`${path}\n`);
+    writeStdout(`${path}\n`);
   },
 });

@@ -3,6 +3,7 @@ import { MAX_TIMEOUT_MS, durationSetting } from "../../config.ts";
 import { checkDatabaseHealth } from "../../health.ts";
 import { connectionArgs } from "../args.ts";
 import { createContext, loadMigrations, openDatabase } from "../context.ts";
+import { writeStdout } from "../../output.ts";
 
 /** Exit codes follow Docker's HEALTHCHECK: 0 healthy (or degraded), 1 unhealthy. */
 export default defineCommand({
@@ -20,7 +21,7 @@ export default defineCommand({
     const db = openDatabase(context, { ...args, wait: "0" }, { connectTimeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)) });
     try {
       const report = await checkDatabaseHealth({ sql: db.sql, migrations, timeoutMs });
-      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      writeStdout(`${JSON.stringify(report, null, 2)}\n`);
       return report.status === "unhealthy" ? 1 : 0;
     } finally {
       // A server that does not answer must not hold the process past the bound.

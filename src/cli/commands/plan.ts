@@ -3,6 +3,7 @@ import type { Flags } from "../../config.ts";
 import { assertCanApply, assertConsistent, waitAndReadPlan } from "../../migrator.ts";
 import { applyArgs, jsonArg } from "../args.ts";
 import { withMigrator } from "../context.ts";
+import { writeStdout } from "../../output.ts";
 
 /** What `up` would do, in order, with each migration's SQL. Reads only: no lock, no writes. */
 export async function showPlan(flags: Flags, json: boolean): Promise<void> {
@@ -26,7 +27,7 @@ export async function showPlan(flags: Flags, json: boolean): Promise<void> {
           sql: migration.up,
         })),
       };
-      process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+      writeStdout(`${JSON.stringify(document, null, 2)}\n`);
       return;
     }
     const lines = [
@@ -41,7 +42,7 @@ export async function showPlan(flags: Flags, json: boolean): Promise<void> {
         migration.up.trim(),
       );
     }
-    process.stdout.write(`${lines.join("\n")}\n`);
+    writeStdout(`${lines.join("\n")}\n`);
   });
 }
 

@@ -4,6 +4,7 @@ import { waitAndReadPlan } from "../../migrator.ts";
 import { statusDocument, statusTable } from "../../status-report.ts";
 import { connectionArgs, jsonArg } from "../args.ts";
 import { withMigrator } from "../context.ts";
+import { writeStdout } from "../../output.ts";
 
 export default defineCommand({
   meta: { name: "status", description: "Show each migration's state: applied, pending, changed or unknown" },
@@ -17,7 +18,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const plan = await withMigrator({ ...args, wait: args.wait ?? "0" }, async (_context, options) => (await waitAndReadPlan(options)).plan);
-    process.stdout.write(args.json ? `${JSON.stringify(statusDocument(plan), null, 2)}\n` : statusTable(plan));
+    writeStdout(args.json ? `${JSON.stringify(statusDocument(plan), null, 2)}\n` : statusTable(plan));
     if (args["exit-code"]) {
       if (plan.changed.length > 0) {
         throw new MigrateError("CHECKSUM_MISMATCH", `${plan.changed.length} applied migration(s) were changed since they were applied: ${plan.changed.map((entry) => entry.version).join(", ")}. Restore the files, or accept a harmless edit with st44-migrate repair.`);

@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { buildInfo } from "../../build-info.ts";
 import { jsonArg } from "../args.ts";
 import { createContext, loadMigrations } from "../context.ts";
+import { writeStdout } from "../../output.ts";
 
 export default defineCommand({
   meta: { name: "version", description: "Print the version, commit, build time and the embedded migrations" },
@@ -19,10 +20,10 @@ export default defineCommand({
       },
     };
     if (args.json) {
-      process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+      writeStdout(`${JSON.stringify(document, null, 2)}\n`);
       return;
     }
-    process.stdout.write(
+    writeStdout(
       [
         `st44-migrate ${buildInfo.version}`,
         `commit      ${buildInfo.commit}`,
