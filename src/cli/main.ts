@@ -1,4 +1,4 @@
-import { type ArgsDef, type CommandDef, defineCommand, renderUsage, runCommand } from "citty";
+import { type ArgsDef, type CommandDef, defineCommand, renderUsage } from "citty";
 import { buildInfo } from "../build-info.ts";
 import { ExitCode, MigrateError, isMigrateError } from "../core/errors.ts";
 import { type Logger, createLogger } from "../log.ts";
@@ -46,34 +46,54 @@ async function resolveCommand(own: readonly string[]): Promise<{ name: string | 
   return { name, command: await load() };
 }
 
-/** citty ignores unknown flags and takes a missing value as empty; both hide typos, so refuse them. */
-async function checkFlags(name: string, command: CommandDef<ArgsDef>, args: readonly string[]): Promise<void> {
-  const definitions = (typeof command.args === "function" ? await command.args() : await command.args) ?? {};
-  const byName = new Map<string, ArgsDef[string]>();
-  for (const [key, definition] of Object.entries(definitions)) {
-    byName.set(key, definition);
-    const aliases = "alias" in definition ? definition.alias : undefined;
-    for (const alias of aliases === undefined ? [] : Array.isArray(aliases) ? aliases : [aliases]) byName.set(alias, definition);
-  }
+/** What a command's run() receives as args: each flag and positional by its name. */
+export type ParsedFlags = Record<string, string | boolean | undefined>;
+
+/**
+ * Parses a command's arguments against its citty definitions. Not citty's
+ * runCommand: that one ignores unknown flags and takes a missing value as
+ * empty (both hide typos), and deriving camelCase aliases for every flag
+ * costs it about a millisecond on each container start.
+ */
+export async function parseFlags(name: string, command: CommandDef<ArgsDef>, args: readonly string[]): Promise<ParsedFlags> {
+  const definitions: ArgsDef = (typeof command.args === "function" ? await command.args() : await command.args) ?? {};
+  const parsed: ParsedFlags = {};
+  const positionals: string[] = [];
   for (let index = 0; index < args.length; index++) {
     const arg = args[index] ?? "";
-    if (!arg.startsWith("-") || arg === "-") continue;
+    if (!arg.startsWith("-") || arg === "-") {
+      positionals.push(arg);
+      continue;
+    }
     const [flag = "", inlineValue] = arg.replace(/^--?/, "").split(/=(.*)/s, 2);
-    const definition = byName.get(flag) ?? (flag.startsWith("no-") ? byName.get(flag.slice(3)) : undefined);
-    if (!definition) {
+    const negated = flag.startsWith("no-") && definitions[flag.slice(3)]?.type === "boolean" && inlineValue === undefined;
+    const key = negated ? flag.slice(3) : flag;
+    const definition = Object.hasOwn(definitions, key) ? definitions[key] : undefined;
+    if (!definition || definition.type === "positional") {
       throw new MigrateError("USAGE", `Unknown flag ${arg.split("=")[0]} for "st44-migrate ${name}". See st44-migrate ${name} --help for its flags.`);
     }
-    if (definition.type === "string") {
-      const value = inlineValue ?? args[index + 1];
-      if (value === undefined || value === "" || (inlineValue === undefined && value.startsWith("--"))) {
-        throw new MigrateError("USAGE", `Flag --${flag} needs a value (${"valueHint" in definition ? definition.valueHint : "a value"}). See st44-migrate ${name} --help.`);
+    if (definition.type === "boolean") {
+      if (inlineValue !== undefined && inlineValue !== "true" && inlineValue !== "false") {
+        throw new MigrateError("USAGE", `Flag --${flag} is a switch: give it alone (or as --${flag}=true / --${flag}=false), not --${flag}=${inlineValue}. See st44-migrate ${name} --help.`);
       }
-      if (inlineValue === undefined) index++;
+      parsed[key] = negated ? false : inlineValue !== "false";
+      continue;
     }
-    if (definition.type === "boolean" && inlineValue !== undefined && inlineValue !== "true" && inlineValue !== "false") {
-      throw new MigrateError("USAGE", `Flag --${flag} is a switch: give it alone (or as --${flag}=true / --${flag}=false), not --${flag}=${inlineValue}. See st44-migrate ${name} --help.`);
+    const value = inlineValue ?? args[index + 1];
+    if (value === undefined || value === "" || (inlineValue === undefined && value.startsWith("--"))) {
+      throw new MigrateError("USAGE", `Flag --${flag} needs a value (${"valueHint" in definition ? definition.valueHint : "a value"}). See st44-migrate ${name} --help.`);
     }
+    if (inlineValue === undefined) index++;
+    parsed[key] = value;
   }
+  for (const [key, definition] of Object.entries(definitions)) {
+    if (definition.type === "positional" && positionals.length > 0) parsed[key] = positionals.shift();
+  }
+  if (positionals.length > 0) {
+    const hint = name === "run" ? ` The command to start goes after "--": st44-migrate run -- ${positionals.join(" ")}.` : "";
+    throw new MigrateError("USAGE", `Unexpected argument "${positionals[0]}" for "st44-migrate ${name}".${hint} See st44-migrate ${name} --help.`);
+  }
+  return parsed;
 }
 
 function printError(error: unknown, log: Logger): number {
@@ -110,8 +130,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return name === null && !own.includes("--help") && !own.includes("-h") ? ExitCode.usage : ExitCode.ok;
     }
     const rest = own.slice(own.indexOf(name) + 1);
-    await checkFlags(name, command, rest);
-    const { result } = await runCommand(command, { rawArgs: rest, data: { passthrough } });
+    const args = await parseFlags(name, command, rest);
+    const result: unknown = await command.run?.({ rawArgs: rest, args: args as never, cmd: command, data: { passthrough } });
     // A command returns its exit code when it is not an error (health: 1 = unhealthy).
     return typeof result === "number" ? result : ExitCode.ok;
   } catch (error) {

@@ -122,6 +122,27 @@ describe("what the binary writes", () => {
   });
 });
 
+describe("arguments", () => {
+  test("a switch takes --no-NAME and =true/=false; a stray argument is refused, with the -- hint for run", async () => {
+    const env = { DATABASE_URL: "postgres://u:secret-pw@127.0.0.1:1/x" };
+    const negated = await runBinary(["version", "--no-json"]);
+    expect(negated.code).toBe(0);
+    expect(negated.stdout).toStartWith("st44-migrate ");
+    const explicitFalse = await runBinary(["version", "--json=false"]);
+    expect(explicitFalse.stdout).toBe(negated.stdout);
+    expect(JSON.parse((await runBinary(["version", "--json=true"])).stdout).migrations.count).toBe(8);
+    const stray = await runBinary(["status", "extra"], { env });
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toContain('[USAGE] Unexpected argument "extra" for "st44-migrate status"');
+    const runWithoutDashes = await runBinary(["run", "node", "server.js"], { env });
+    expect(runWithoutDashes.code).toBe(2);
+    expect(runWithoutDashes.stderr).toContain('goes after "--": st44-migrate run -- node server.js');
+    const negatedString = await runBinary(["up", "--no-url"], { env });
+    expect(negatedString.code).toBe(2);
+    expect(negatedString.stderr).toContain("Unknown flag --no-url");
+  });
+});
+
 describe("migrations from --dir", () => {
   test("a syntax error is reported with file, line, column and the line itself, and the database is unchanged", async () => {
     const db = await freshDatabase();

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestDatabase, freshDatabases, tablesOf } from "../support/database.ts";
-import { runBinary } from "../support/cli.ts";
+import { BINARY, runBinary } from "../support/cli.ts";
 
 const freshDatabase = freshDatabases("e2echange");
 
@@ -50,6 +50,29 @@ describe("rolling back a deploy", () => {
     const to = await runBinary(["down", "--to", "013", "--yes"], { env });
     expect(to.code).toBe(0);
     expect(to.stderr).toContain("latest applied is now 013");
+  });
+});
+
+describe("down on a terminal", () => {
+  // script(1) gives the binary a terminal and passes our stdin to it, as an operator types.
+  const onTerminal = (db: TestDatabase, answer: string) =>
+    Bun.spawnSync(["script", "-qec", `${BINARY} down --steps 1 --log-format plain`, "/dev/null"], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", DATABASE_URL: db.url, NO_COLOR: "1" },
+      stdin: new TextEncoder().encode(`${answer}\n`),
+    });
+
+  test("asks before rolling back: anything but yes leaves the database as it was, yes rolls back", async () => {
+    const db = await freshDatabase();
+    expect((await runBinary(["up"], { env: { DATABASE_URL: db.url } })).code).toBe(0);
+    const declined = onTerminal(db, "no");
+    expect(declined.exitCode).toBe(2);
+    expect(declined.stdout.toString()).toContain('Roll back 1 migration(s), newest first: 016_create_task_completions_table?');
+    expect(declined.stdout.toString()).toContain("[CONFIRMATION_REQUIRED] Not confirmed; nothing was rolled back.");
+    expect(await tablesOf(db.sql)).toContain("task_completions");
+    const confirmed = onTerminal(db, "yes");
+    expect(confirmed.exitCode).toBe(0);
+    expect(confirmed.stdout.toString()).toContain("latest applied is now 015");
+    expect(await tablesOf(db.sql)).not.toContain("task_completions");
   });
 });
 

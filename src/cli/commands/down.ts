@@ -1,4 +1,3 @@
-import { createInterface } from "node:readline/promises";
 import { defineCommand } from "citty";
 import { MigrateError } from "../../core/errors.ts";
 import type { RollbackStep, RollbackTarget } from "../../core/rollback.ts";
@@ -27,6 +26,8 @@ async function confirm(steps: readonly RollbackStep[], yes: boolean): Promise<vo
   if (!process.stdin.isTTY) {
     throw new MigrateError("CONFIRMATION_REQUIRED", `down would roll back ${steps.length} migration(s) (${list}) and may drop data. Nothing was done; pass --yes to confirm.`);
   }
+  // Loaded here: a static node: import is loaded on every start of the executable, whatever the command.
+  const { createInterface } = await import("node:readline/promises");
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await prompt.question(`Roll back ${steps.length} migration(s), newest first: ${list}?\nThis may drop data. Type "yes" to go on: `);
