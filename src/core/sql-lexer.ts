@@ -25,8 +25,14 @@ export interface ScanResult {
   readonly unterminated: { readonly kind: Unterminated; readonly offset: number } | null;
 }
 
-const isIdentStart = (ch: string): boolean => /[A-Za-z_\u0080-\uffff]/.test(ch);
-const isIdentChar = (ch: string): boolean => /[A-Za-z0-9_$\u0080-\uffff]/.test(ch);
+// Character classes by code unit: the scanner runs over every character of every file, where a regular expression per character costs several times more.
+const isLetterOrUnderscore = (code: number): boolean => (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95 || code >= 0x80;
+const isIdentStartCode = (code: number): boolean => isLetterOrUnderscore(code);
+const isIdentCharCode = (code: number): boolean => isLetterOrUnderscore(code) || (code >= 48 && code <= 57) || code === 36;
+/** \s of a regular expression, for the characters SQL text holds: space, \t \n \v \f \r, NBSP, and the Unicode spaces. */
+const isSpaceCode = (code: number): boolean =>
+  code === 32 || (code >= 9 && code <= 13) || code === 0xa0 || (code >= 0x80 && /\s/.test(String.fromCharCode(code)));
+const isIdentChar = (ch: string): boolean => ch !== "" && isIdentCharCode(ch.charCodeAt(0));
 const DOLLAR_TAG = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
 
 /**
@@ -54,6 +60,8 @@ export function scanSql(text: string): ScanResult {
   let parenDepth = 0; // "begin" inside parentheses is a parameter or column name, not a block
   let unterminated: ScanResult["unterminated"] = null;
 
+  // CREATE [OR REPLACE] FUNCTION|PROCEDURE: decided once per statement, when its keywords arrive.
+  let routine = false;
   const isRoutineDefinition = (): boolean => {
     const words = keywords.filter((word) => word !== "OR" && word !== "REPLACE");
     return words[0] === "CREATE" && (words[1] === "FUNCTION" || words[1] === "PROCEDURE");
@@ -61,11 +69,12 @@ export function scanSql(text: string): ScanResult {
   const finish = (end: number, endWithTerminator: number): void => {
     if (statementStart !== -1) {
       let trimmedEnd = end;
-      while (trimmedEnd > statementStart && /\s/.test(text.charAt(trimmedEnd - 1))) trimmedEnd--;
+      while (trimmedEnd > statementStart && isSpaceCode(text.charCodeAt(trimmedEnd - 1))) trimmedEnd--;
       statements.push({ start: statementStart, end: trimmedEnd, endWithTerminator, keywords: keywords.slice(0, 3) });
     }
     statementStart = -1;
     keywords = [];
+    routine = false;
     blockDepth = 0;
     parenDepth = 0;
   };
@@ -104,7 +113,7 @@ export function scanSql(text: string): ScanResult {
       }
       continue;
     }
-    if (/\s/.test(ch)) {
+    if (isSpaceCode(ch.charCodeAt(0))) {
       index++;
       continue;
     }
@@ -145,12 +154,16 @@ export function scanSql(text: string): ScanResult {
         continue;
       }
     }
-    if (isIdentStart(ch)) {
+    if (isIdentStartCode(ch.charCodeAt(0))) {
       let end = index + 1;
-      while (end < length && isIdentChar(text.charAt(end))) end++;
-      const word = text.slice(index, end).toUpperCase();
-      if (keywords.length < 6) keywords.push(word);
-      if (parenDepth === 0 && isRoutineDefinition()) {
+      while (end < length && isIdentCharCode(text.charCodeAt(end))) end++;
+      // Only a statement's first words and a routine body's BEGIN/CASE/END matter: the rest are not copied.
+      if (keywords.length < 6) {
+        keywords.push(text.slice(index, end).toUpperCase());
+        routine = isRoutineDefinition();
+      }
+      if (parenDepth === 0 && routine && end - index <= 5) {
+        const word = text.slice(index, end).toUpperCase();
         if (word === "BEGIN" || word === "CASE") blockDepth++;
         else if (word === "END" && blockDepth > 0) blockDepth--;
       }
