@@ -6,9 +6,9 @@ import type { Migration } from "./core/migration-set.ts";
 import { type AppliedRow, type Plan, planMigrations } from "./core/plan.ts";
 import { type LockMode, type MigrationSession, type StepProgress, applyMigration, interrupted, recordBaseline, recordRepair, revertMigration } from "./db/apply.ts";
 import { type Sql, waitForDatabase } from "./db/connection.ts";
-import { acquireMigrationLock, releaseMigrationLock } from "./db/lock.ts";
+import { MIGRATION_LOCK_KEY, acquireMigrationLock, releaseMigrationLock } from "./db/lock.ts";
 import { missingTables } from "./db/tables.ts";
-import { type TrackingState, ensureTrackingTable, readStoredDown, readTracking } from "./db/tracking.ts";
+import { type TrackingState, createAndReadTracking, ensureTrackingTable, readStoredDown, readTracking } from "./db/tracking.ts";
 import { type RollbackStep, type RollbackTarget, planRollback } from "./core/rollback.ts";
 import { expectedTables } from "./core/expected-tables.ts";
 import { compareVersions, isVersion, versionKey } from "./core/version.ts";
@@ -69,8 +69,12 @@ export function waitAndReadPlan(
 }
 
 /** Reads the tracking table and compares it with the migrations; writes nothing. */
-export async function readPlan(db: Reserved | Sql, migrations: readonly Migration[]): Promise<{ plan: Plan; tracking: TrackingState }> {
-  const tracking = await readTracking(db);
+export function readPlan(db: Reserved | Sql, migrations: readonly Migration[]): Promise<{ plan: Plan; tracking: TrackingState }> {
+  return readPlanFrom(readTracking(db), migrations);
+}
+
+async function readPlanFrom(reading: Promise<TrackingState>, migrations: readonly Migration[]): Promise<{ plan: Plan; tracking: TrackingState }> {
+  const tracking = await reading;
   return { plan: planMigrations(migrations, tracking.rows), tracking };
 }
 
@@ -108,10 +112,28 @@ type Locked = { readonly session: MigrationSession; readonly plan: Plan };
 
 interface SessionProbe {
   port: number | null;
+  pid: number;
+  /** Whether the probe took the session lock already: null when it did not try (transaction mode). */
+  locked: boolean | null;
   version: number;
   can_create: boolean;
   role: string;
   schema: string | null;
+}
+
+/**
+ * Learns about the session and, where the session lock is the right one,
+ * tries to take it, in one round trip: the server compares the ports itself
+ * (as chooseLockMode does afterwards), so behind a pooler no session lock is
+ * ever taken.
+ */
+function probeSql(options: MigratorOptions): string {
+  const requested = options.lockMode ?? "auto";
+  const sessionLock =
+    requested === "session" ? "true" : requested === "transaction" ? "false" : `coalesce(inet_server_port() = ${Math.trunc(options.connection.port)}, true)`;
+  return `select inet_server_port() as port, pg_backend_pid() as pid, current_setting('server_version_num')::int as version,
+            has_schema_privilege(coalesce(current_schema(), 'public'), 'CREATE') as can_create, current_user as role, current_schema() as schema,
+            case when ${sessionLock} then pg_try_advisory_lock(${MIGRATION_LOCK_KEY}) end as locked`;
 }
 
 /** Behind PgBouncer the server's own port differs from the one we dialled; a direct connection's does not. */
@@ -149,19 +171,28 @@ function missingCreateGrant(probe: Pick<SessionProbe, "role" | "schema">): Migra
  * tracking table, and reads the state again under the lock (another runner
  * may have changed it while we waited), then runs `work`.
  */
-async function underMigrationLock<T>(options: MigratorOptions, work: (locked: Locked) => Promise<T>): Promise<T> {
+async function underMigrationLock<T>(
+  options: MigratorOptions,
+  work: (locked: Locked) => Promise<T>,
+  /** What the read before the lock found: "missing" lets the table be created and read in one round trip. */
+  seen?: TrackingState["kind"],
+): Promise<T> {
   const { log } = options;
   const signal = options.interruptSignal?.();
   if (signal?.aborted) throw interrupted(signal);
   const db = (await options.sql.reserve()) as Reserved;
+  let locked = false;
   try {
-    const [probe] = await db<SessionProbe[]>`
-      select inet_server_port() as port, current_setting('server_version_num')::int as version,
-             has_schema_privilege(coalesce(current_schema(), 'public'), 'CREATE') as can_create, current_user as role, current_schema() as schema`;
+    const [probe] = await db.unsafe<SessionProbe[]>(probeSql(options));
     if (!probe) throw new MigrateError("INTERNAL", "The session probe returned no row.");
+    locked = probe.locked === true;
     const lockMode = chooseLockMode(options, probe);
+    if (lockMode === "transaction" && locked) {
+      throw new MigrateError("INTERNAL", "The session probe took the session lock on a pooled connection; this is a bug, please report it.");
+    }
     const session: MigrationSession = {
       db,
+      backendPid: probe.pid,
       pool: options.sql,
       lockMode,
       lockTimeoutMs: options.lockTimeoutMs ?? 10_000,
@@ -173,9 +204,14 @@ async function underMigrationLock<T>(options: MigratorOptions, work: (locked: Lo
       signal,
       connection: { lost: false },
     };
-    if (lockMode === "session") await acquireMigrationLock(db, options.lockWaitMs, log, signal);
+    if (lockMode === "session" && !locked) await acquireMigrationLock(db, options.lockWaitMs, log, signal);
+    locked = lockMode === "session";
     try {
-      const before = await readPlan(db, options.migrations);
+      // Read again under the lock: another runner may have migrated while we waited for it.
+      const before =
+        seen === "missing" && lockMode === "session" && probe.can_create
+          ? await readPlanFrom(createAndReadTracking(db), options.migrations)
+          : await readPlan(db, options.migrations);
       if (before.tracking.kind !== "ready") {
         if (before.tracking.kind === "missing" && !probe.can_create) throw missingCreateGrant(probe);
         if (before.tracking.kind === "legacy") {
@@ -186,14 +222,23 @@ async function underMigrationLock<T>(options: MigratorOptions, work: (locked: Lo
         }
         await ensureTrackingTable(db, before.tracking.kind, lockMode === "transaction" ? options.lockWaitMs : null);
       }
-      const { plan } = before.tracking.kind === "ready" ? before : await readPlan(db, options.migrations);
+      // Under the session lock nobody else writes the table: its rows are those read before creating or adopting it.
+      const { plan } =
+        before.tracking.kind === "ready"
+          ? before
+          : lockMode === "session"
+            ? { plan: planMigrations(options.migrations, before.tracking.rows) }
+            : await readPlan(db, options.migrations);
       if (plan.pending.length > 0 && !probe.can_create) throw missingCreateGrant(probe);
       return await work({ session, plan });
     } finally {
       // A lost connection took its session lock with it.
-      if (lockMode === "session" && !session.connection.lost) await releaseMigrationLock(db).catch(() => {});
+      if (locked && !session.connection.lost) await releaseMigrationLock(db).catch(() => {});
+      locked = false;
     }
   } finally {
+    // The probe may have taken the lock before something failed on the way here.
+    if (locked) await releaseMigrationLock(db).catch(() => {});
     db.release();
   }
 }
@@ -279,7 +324,7 @@ export async function migrateUp(options: MigratorOptions): Promise<UpResult> {
     // The state after the run follows from what we did, unless another runner did part of it (a pooler).
     const after = skipped ? (await readPlan(session.db, options.migrations)).plan : withApplied(plan, applied, options.migrations);
     return { applied, plan: after, durationMs: Math.round(performance.now() - started) };
-  });
+  }, first.tracking.kind);
 }
 
 export interface DownResult {

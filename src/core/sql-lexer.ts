@@ -194,8 +194,8 @@ export function isTransactionControl(statement: SqlStatement): boolean {
  * server's error positions, counted in characters, still point into the
  * original text.
  */
-export function blankTransactionControl(sql: string): { text: string; blanked: number } {
-  const { statements } = scanSql(sql);
+export function blankTransactionControl(sql: string): { text: string; blanked: number; unterminated: ScanResult["unterminated"] } {
+  const { statements, unterminated } = scanSql(sql);
   let text = sql;
   let blanked = 0;
   // Last to first, so earlier offsets stay valid; one space per code point, as the server counts.
@@ -205,5 +205,5 @@ export function blankTransactionControl(sql: string): { text: string; blanked: n
     text = text.slice(0, statement.start) + span.replace(/[^\n]/gu, " ") + text.slice(statement.endWithTerminator);
     blanked++;
   }
-  return { text, blanked };
+  return { text, blanked, unterminated };
 }

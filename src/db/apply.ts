@@ -2,12 +2,12 @@ import { randomUUID } from "node:crypto";
 import type postgres from "postgres";
 import { MigrateError } from "../core/errors.ts";
 import type { Migration } from "../core/migration-set.ts";
-import { blankTransactionControl, scanSql } from "../core/sql-lexer.ts";
-import { clipText, excerptAround, locateInFile } from "../core/sql-position.ts";
+import { type ScanResult, blankTransactionControl, scanSql } from "../core/sql-lexer.ts";
+import { type SourcePosition, clipText, excerptAround, locateInFile } from "../core/sql-position.ts";
 import type { Logger } from "../log.ts";
 import { type Sql, isConnectionFailure } from "./connection.ts";
 import { MIGRATION_LOCK_KEY } from "./lock.ts";
-import { TRACKING_TABLE, VERSION_KEY_SQL } from "./tracking.ts";
+import { TRACKING_TABLE, VERSION_KEY_SQL, lastRowSet } from "./tracking.ts";
 
 type Reserved = postgres.ReservedSql<Record<string, never>>;
 
@@ -22,6 +22,8 @@ export type LockMode = "session" | "transaction";
 /** The connection that migrates, and what every step needs to know about the run. */
 export interface MigrationSession {
   readonly db: Reserved;
+  /** The backend behind `db`, for the blocker watcher (behind a pooler each transaction reads its own). */
+  readonly backendPid: number;
   /** The pool, for a second connection that watches who blocks the migration. */
   readonly pool: Sql;
   readonly lockMode: LockMode;
@@ -102,22 +104,51 @@ function literal(value: string | number | null): string {
 }
 
 /**
- * Ends a migration's transaction in one simple-protocol query: fails
- * (division by zero) when the guard is gone, else writes the tracking row
- * and commits. A legacy file may have written its own row for this version,
- * spelled differently ('46' for 046): only such files pay for the delete.
+ * Ends a migration's transaction: writes the tracking row, only while the
+ * guard is still set (it vanishes with a COMMIT or ROLLBACK the file ran
+ * itself), and commits. The row comes back (RETURNING): none means the
+ * file ended the transaction. A legacy file may have written its own row
+ * for this version, spelled differently ('46' for 046): only such files pay
+ * for the delete.
  */
 function finishSql(migration: Migration, guard: string, runner: string): string {
   const writesTrackingTable = /schema_migrations/i.test(migration.up);
   return [
-    `select 1 / (coalesce(current_setting('st44_migrate.guard', true), '') = '${guard}')::int as guard`,
     ...(writesTrackingTable ? [`delete from ${TRACKING_TABLE} where ${VERSION_KEY_SQL} = ${literal(migration.key)}`] : []),
     `insert into ${TRACKING_TABLE} (version, name, applied_at, checksum, duration_ms, runner, down_sql)
-     values (${literal(migration.version)}, ${literal(migration.name)}, now(), ${literal(migration.checksum)},
-             (extract(epoch from clock_timestamp() - current_setting('st44_migrate.started')::timestamptz) * 1000)::int,
-             ${literal(runner)}, ${literal(migration.down)})`,
+     select ${literal(migration.version)}, ${literal(migration.name)}, now(), ${literal(migration.checksum)},
+            (extract(epoch from clock_timestamp() - current_setting('st44_migrate.started')::timestamptz) * 1000)::int,
+            ${literal(runner)}, ${literal(migration.down)}
+      where current_setting('st44_migrate.guard', true) = '${guard}'
+     returning 1 as recorded`,
     "commit",
   ].join(";\n");
+}
+
+
+function endedTransaction(migration: Migration): MigrateError {
+  return new MigrateError(
+    "MIGRATION_ENDED_TRANSACTION",
+    `${migration.fileName} ended the runner's transaction itself (a COMMIT or ROLLBACK the runner could not remove, for example inside a procedure call), so part of it may already be committed and it was not recorded. Check the schema by hand, remove the transaction control from the file, and if the file needs statements outside a transaction put "-- migrate:up transaction:false" on its up marker.`,
+  );
+}
+
+/** Between the file and the finish in the one-message apply: ends the file's last statement, even after a line comment. */
+const FILE_END = "\n;\n";
+
+/**
+ * Maps the server's error position in BEGIN + file + finish to the file's up
+ * part: null when it points into BEGIN or the finish. An unfinished last
+ * statement makes the server stop at the separator after the file: that
+ * points just past the file's last character that is not white space.
+ */
+function positionInFile(error: unknown, prefixLength: number, fileText: string): number | null {
+  const raw = Number((error as ServerError).position);
+  if (!Number.isInteger(raw) || raw <= prefixLength) return null;
+  const position = raw - prefixLength;
+  const contentLength = Array.from(fileText.trimEnd()).length;
+  if (position <= contentLength) return position;
+  return position <= Array.from(fileText).length + FILE_END.length ? contentLength + 1 : null;
 }
 
 /**
@@ -201,15 +232,15 @@ function describeBlockers(blockers: readonly Blocker[]): string {
     .join(", ");
 }
 
-/** Runs one statement, cancelling it server-side when the run is aborted (SIGTERM). */
-async function runCancellable(session: MigrationSession, sql: string): Promise<void> {
+/** Runs one query (one or more statements), cancelling it server-side when the run is aborted (SIGTERM). */
+async function runCancellable(session: MigrationSession, sql: string): Promise<unknown> {
   const query = session.db.unsafe(sql);
   const cancel = (): void => {
     void query.cancel();
   };
   session.signal?.addEventListener("abort", cancel, { once: true });
   try {
-    await query;
+    return await query;
   } finally {
     session.signal?.removeEventListener("abort", cancel);
   }
@@ -230,59 +261,60 @@ export async function applyMigration(session: MigrationSession, migration: Migra
 async function applyInTransaction(session: MigrationSession, migration: Migration, progress: StepProgress): Promise<number | null> {
   const { db } = session;
   // A legacy file's own BEGIN/COMMIT would end our transaction early; blank them.
-  const { text } = blankTransactionControl(migration.up);
+  const { text, unterminated } = blankTransactionControl(migration.up);
   const guard = randomUUID();
   let watch: { stop(): Blocker[] } | null = null;
+  let prefixLength = 0;
   const started = performance.now();
   try {
-    // Behind a pooler the transaction-level lock and the re-check come between BEGIN and the file.
-    const opened = session.lockMode === "transaction" ? begin(session, guard) : db.unsafe(beginSql(session, guard)).then(pidOf);
+    let results: unknown;
     if (session.lockMode === "transaction") {
-      await opened;
+      // Behind a pooler the transaction-level lock and the re-check come between BEGIN and the file.
+      const pid = await begin(session, guard);
+      watch = watchBlockers(session, pid, migration.fileName);
       if (!(await lockTransaction(session, migration.key))) {
+        watch.stop();
         await db.unsafe("rollback");
         session.log.info(`${migration.fileName} was applied by another runner meanwhile; skipped`, { event: "migration_skipped", version: migration.version });
         return null;
       }
+      await runCancellable(session, text);
+      results = await db.unsafe(finishSql(migration, guard, session.runner));
+    } else {
+      // One round trip on a direct connection: BEGIN with this run's settings, the file, the
+      // tracking row and COMMIT as one simple-protocol query. The server stops at the first
+      // error and leaves the transaction aborted (rolled back below). One message, not several
+      // queued ones: postgres.js 3.4.9 crashes on a queued write when the server ends the
+      // connection (a TypeError from a timer). The lexer has made sure the file closes every
+      // quote and comment it opens, so the finish cannot end up inside one.
+      assertTerminated(migration, unterminated);
+      const prefix = `${beginSql(session, guard)};\n`;
+      prefixLength = prefix.length;
+      watch = watchBlockers(session, session.backendPid, migration.fileName);
+      results = await runCancellable(session, `${prefix}${text}${FILE_END}${finishSql(migration, guard, session.runner)}`);
     }
-    // Two round trips on a direct connection: BEGIN and the file pipelined, then the finish. The
-    // finish is not queued behind the file: if the server ends the connection during the file,
-    // postgres.js 3.4.9 crashes on the queued write (a TypeError from a timer).
-    const file = db.unsafe(text);
-    const cancel = (): void => {
-      void file.cancel();
-    };
-    session.signal?.addEventListener("abort", cancel, { once: true });
-    void opened.then((pid) => {
-      if (watch === null) watch = watchBlockers(session, pid, migration.fileName);
-    }, () => {});
-    try {
-      await opened;
-      await file;
-    } finally {
-      session.signal?.removeEventListener("abort", cancel);
-      // Observed here so a failure of BEGIN never leaves it unhandled; awaited above when reached.
-      file.catch(() => {});
-    }
-    try {
-      await db.unsafe(finishSql(migration, guard, session.runner));
-    } catch (error) {
-      if ((error as { code?: string }).code === "22012") {
-        throw new MigrateError(
-          "MIGRATION_ENDED_TRANSACTION",
-          `${migration.fileName} ended the runner's transaction itself (a COMMIT or ROLLBACK the runner could not remove, for example inside a procedure call), so part of it may already be committed. Check the schema by hand, remove the transaction control from the file, and if the file needs statements outside a transaction put "-- migrate:up transaction:false" on its up marker.`,
-        );
-      }
-      throw error;
-    }
-    (watch as { stop(): Blocker[] } | null)?.stop();
+    watch.stop();
+    // The row of RETURNING: none when the guard was gone.
+    if (lastRowSet(results).length !== 1) throw endedTransaction(migration);
     return Math.round(performance.now() - started);
   } catch (error) {
     const blockers = (watch as { stop(): Blocker[] } | null)?.stop() ?? [];
     await rollback(session, error);
     if (session.signal?.aborted) throw interrupted(session.signal);
-    throw asMigrationError(error, migration, migration.upOffset, progress, "transaction", { blockers });
+    const position = prefixLength === 0 ? undefined : positionInFile(error, prefixLength, text);
+    throw asMigrationError(error, migration, migration.upOffset, progress, "transaction", { blockers, position });
   }
+}
+
+/** Refuses, before sending anything, a file whose quote, identifier, dollar quote or comment never closes. */
+function assertTerminated(migration: Migration, unterminated: ScanResult["unterminated"]): void {
+  if (unterminated === null) return;
+  const position = locateInFile(migration.text, migration.upOffset + unterminated.offset, 1);
+  throw new MigrateError(
+    "MIGRATION_FAILED",
+    `Migration ${migration.fileName} has an unterminated ${unterminated.kind}${position ? ` starting at line ${position.line}, column ${position.column}` : ""}: it never closes, so the server would read the rest of the file as part of it. Nothing of ${migration.fileName} was run. Close it and run st44-migrate up again.`,
+    { details: position ? pointAt(migration.fileName, position) : [] },
+  );
 }
 
 async function applyStatementByStatement(session: MigrationSession, migration: Migration, progress: StepProgress): Promise<number> {
@@ -294,13 +326,7 @@ async function applyStatementByStatement(session: MigrationSession, migration: M
     );
   }
   const { statements, unterminated } = scanSql(migration.up);
-  if (unterminated) {
-    const position = locateInFile(migration.text, migration.upOffset + unterminated.offset, 1);
-    throw new MigrateError(
-      "MIGRATION_FAILED",
-      `${migration.fileName}: unterminated ${unterminated.kind}${position ? ` starting at line ${position.line}, column ${position.column}` : ""}. Close it; nothing was run.`,
-    );
-  }
+  assertTerminated(migration, unterminated);
   await db.unsafe(`set lock_timeout = ${Math.round(session.lockTimeoutMs)}; set statement_timeout = ${Math.round(session.statementTimeoutMs)}`);
   const invalidBefore = await invalidIndexes(db);
   const started = performance.now();
@@ -360,6 +386,17 @@ export interface SqlSource {
   readonly text: string;
 }
 
+/** The place in a file, as compilers show it: file:line:column, the line, a caret under the column. */
+function pointAt(fileName: string, position: SourcePosition): string[] {
+  const gutter = String(position.line).length;
+  const excerpt = excerptAround(position.lineText, position.column);
+  return [
+    `  --> ${fileName}:${position.line}:${position.column}`,
+    `  ${String(position.line)} | ${excerpt.text}`,
+    `  ${" ".repeat(gutter)} | ${" ".repeat(Math.max(excerpt.column - 1, 0))}^`,
+  ];
+}
+
 /** Builds the report: file, line and column, the failing line, and the server's message, code, detail and hint. */
 export function asMigrationError(
   error: unknown,
@@ -367,20 +404,22 @@ export function asMigrationError(
   queryOffset: number,
   progress: StepProgress,
   mode: "transaction" | "statements" | "rollback",
-  found: { blockers?: readonly Blocker[]; invalidIndexes?: readonly string[] } = {},
+  found: {
+    blockers?: readonly Blocker[];
+    invalidIndexes?: readonly string[];
+    /** The server's position already mapped to the query text at queryOffset (null: not in it), when more than that text was sent. */
+    position?: number | null;
+  } = {},
 ): MigrateError {
   if (error instanceof MigrateError) return error;
   const server = error as ServerError;
   const details: string[] = [];
-  const position = server.position ? locateInFile(migration.text, queryOffset, Number(server.position)) : null;
+  const serverPosition = found.position !== undefined ? found.position : server.position ? Number(server.position) : null;
+  const position = serverPosition === null ? null : locateInFile(migration.text, queryOffset, serverPosition);
   let at = "";
   if (position) {
     at = ` at line ${position.line}, column ${position.column}`;
-    const gutter = String(position.line).length;
-    details.push(`  --> ${migration.fileName}:${position.line}:${position.column}`);
-    const excerpt = excerptAround(position.lineText, position.column);
-    details.push(`  ${String(position.line)} | ${excerpt.text}`);
-    details.push(`  ${" ".repeat(gutter)} | ${" ".repeat(Math.max(excerpt.column - 1, 0))}^`);
+    details.push(...pointAt(migration.fileName, position));
   }
   if (server.detail) details.push(`  detail: ${clipText(server.detail)}`);
   if (server.hint) details.push(`  hint: ${clipText(server.hint)}`);

@@ -35,16 +35,27 @@ function toRow(row: RowShape): AppliedRow {
   };
 }
 
+// Naming every column of the runner makes a table from an older build "legacy", so up adds what is missing.
+const READ_TRACKING_TABLE = `select version, name, applied_at, checksum, duration_ms, down_sql is not null as has_down, history is not null as has_history from ${TRACKING_TABLE}`;
+
+/**
+ * The rows of the last statement that returns rows in a multi-statement
+ * simple query. postgres.js starts a new result at each statement that
+ * returns rows (a list of them when there are several); statements without
+ * rows fold into the one before.
+ */
+export function lastRowSet<T>(results: unknown): T[] {
+  const all = results as unknown[];
+  return (Array.isArray(all[0]) ? all.at(-1) : all) as T[];
+}
+
 /**
  * One round trip in the common case: read the runner's columns; the error
  * for a missing table or missing column tells which older shape is there.
  */
 export async function readTracking(db: Queryable): Promise<TrackingState> {
   try {
-    const rows = await db.unsafe<RowShape[]>(
-      // Naming every column of the runner makes a table from an older build "legacy", so up adds what is missing.
-      `select version, name, applied_at, checksum, duration_ms, down_sql is not null as has_down, history is not null as has_history from ${TRACKING_TABLE}`,
-    );
+    const rows = await db.unsafe<RowShape[]>(READ_TRACKING_TABLE);
     return { kind: "ready", rows: rows.map(toRow) };
   } catch (error) {
     const code = (error as { code?: string }).code;
@@ -132,6 +143,24 @@ export async function ensureTrackingTable(
     await db.unsafe("rollback").catch(() => {});
     if ((error as { code?: string }).code === "42501") throw permissionDenied(error, "create");
     throw error;
+  }
+}
+
+/**
+ * For a database without the table, under the session lock: creates it
+ * (unless another runner did while we waited for the lock) and reads it, in
+ * one round trip. A table of another shape that appeared meanwhile makes the
+ * read fail; then it is read as readTracking does, and adopted by the caller.
+ */
+export async function createAndReadTracking(db: postgres.ReservedSql<Record<string, never>>): Promise<TrackingState> {
+  try {
+    const results = await db.unsafe(`begin; ${CREATE_TRACKING_TABLE} commit; ${READ_TRACKING_TABLE}`);
+    return { kind: "ready", rows: lastRowSet<RowShape>(results).map(toRow) };
+  } catch (error) {
+    await db.unsafe("rollback").catch(() => {});
+    if ((error as { code?: string }).code === "42501") throw permissionDenied(error, "create");
+    if ((error as { code?: string }).code !== "42703") throw error;
+    return readTracking(db);
   }
 }
 

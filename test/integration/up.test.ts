@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { MigrateError } from "../../src/core/errors.ts";
-import { type TestDatabase, freshDatabases, tablesOf } from "../support/database.ts";
+import { type TestDatabase, freshDatabases, reserveConnection, tablesOf } from "../support/database.ts";
+import { createAndReadTracking } from "../../src/db/tracking.ts";
 import { migrationsFrom, recordingLogger, seedMigrations, up } from "../support/migrator.ts";
 
 const SEED_TABLES = ["children", "household_members", "households", "schema_migrations", "task_assignments", "task_completions", "tasks", "users"];
@@ -84,6 +85,32 @@ describe("the tracking table", () => {
     expect(columns.map((column) => column.column_name)).toEqual(["applied_at", "applied_by", "checksum", "down_sql", "duration_ms", "history", "name", "runner", "version"]);
   });
 
+  test("creating and reading in one round trip: creates the table when missing, reads another runner's rows, and falls back for a legacy table", async () => {
+    const connection = await reserveConnection(db.sql);
+    try {
+      const created = await createAndReadTracking(connection);
+      expect(created).toEqual({ kind: "ready", rows: [] });
+      expect(await tablesOf(db.sql)).toEqual(["schema_migrations"]);
+      // Another runner applied something while this one waited for the lock: create is a no-op, the read sees it.
+      await db.sql.unsafe("insert into schema_migrations (version, name, checksum) values ('001', 'a', repeat('0', 64))");
+      const again = await createAndReadTracking(connection);
+      expect(again.kind).toBe("ready");
+      expect(again.rows.map((row) => row.version)).toEqual(["001"]);
+      // A hand-made three-column table that appeared meanwhile: read as legacy, for the caller to adopt.
+      await db.sql.unsafe(`drop table schema_migrations;
+        create table schema_migrations (version varchar(10) primary key, name varchar(255) not null, applied_at timestamptz not null default now());
+        insert into schema_migrations (version, name) values ('7', 'hand');`);
+      const legacy = await createAndReadTracking(connection);
+      expect(legacy.kind).toBe("legacy");
+      expect(legacy.rows.map((row) => row.version)).toEqual(["7"]);
+      // Nothing was left open on the connection.
+      const [state] = await connection.unsafe<{ open: boolean }[]>("select now() <> statement_timestamp() as open");
+      expect(state?.open).toBe(false);
+    } finally {
+      connection.release();
+    }
+  });
+
   test("a table that is not a tracking table is refused with advice, and nothing is applied", async () => {
     await db.sql.unsafe("create table schema_migrations (id serial primary key, filename text)");
     const error = await expectError(up(db.url, migrationsFrom({ "001_a.sql": "create table a (id int);" })));
@@ -119,6 +146,37 @@ describe("atomicity", () => {
     expect(error.message).toContain("division by zero");
     expect(error.message).toContain("SQLSTATE 22012");
     expect(await tablesOf(db.sql)).toEqual(["schema_migrations"]);
+  });
+
+  test("a division by zero in the file is the file's error, not taken for the runner's guard", async () => {
+    const migrations = migrationsFrom({ "001_div.sql": "create table d (id int);\nselect 1/0;" });
+    const error = await expectError(up(db.url, migrations));
+    expect(error.code).toBe("MIGRATION_FAILED");
+  });
+
+  test("a last statement left unfinished points at the end of the file's up part, not into what the runner sends after it", async () => {
+    const migrations = migrationsFrom({
+      "001_open.sql": "-- migrate:up\ncreate table open (\n  id int\n-- migrate:down\ndrop table open;\n",
+    });
+    const error = await expectError(up(db.url, migrations));
+    expect(error.code).toBe("MIGRATION_FAILED");
+    expect(error.message).toContain("001_open.sql failed at line 3, column 9");
+    expect(error.details).toContain("  --> 001_open.sql:3:9");
+    expect(await tablesOf(db.sql)).toEqual(["schema_migrations"]);
+  });
+
+  test("a file that ends the runner's transaction itself (ROLLBACK) is not recorded, and the report says what may be committed", async () => {
+    const migrations = migrationsFrom({
+      "001_rolls_back.sql": "create table before_rollback (id int);\nrollback;\ncreate table after_rollback (id int);\n",
+      "002_later.sql": "create table later (id int);",
+    });
+    const error = await expectError(up(db.url, migrations));
+    expect(error.code).toBe("MIGRATION_ENDED_TRANSACTION");
+    expect(error.exitCode).toBe(1);
+    expect(error.message).toContain("part of it may already be committed and it was not recorded");
+    // What came after the ROLLBACK ran outside any transaction: committed, as the report warns.
+    expect(await tablesOf(db.sql)).toEqual(["after_rollback", "schema_migrations"]);
+    expect((await db.sql`select version from schema_migrations`).length).toBe(0);
   });
 
   test("detail and hint of the server are part of the report", async () => {

@@ -226,6 +226,9 @@ describe("behind PgBouncer in transaction pooling mode", () => {
       expect(rows?.n).toBe(8);
       const appliedCount = results.reduce((sum, result) => sum + (result.stderr.match(/applied \d{3}_/g)?.length ?? 0), 0);
       expect(appliedCount).toBe(8);
+      // PgBouncer keeps its server connections open: a session lock taken through it would still be held here.
+      const [locks] = await db.sql`select count(*)::int as n from pg_locks where locktype = 'advisory'`;
+      expect(locks?.n).toBe(0);
 
       // A transaction:false migration needs a session lock: refused with advice, nothing applied.
       const dir = mkdtempSync(join(tmpdir(), "st44-bouncer-dir-"));

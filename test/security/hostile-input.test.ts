@@ -132,7 +132,7 @@ describe("a 20 MB migration file with NUL bytes and unterminated quotes", () => 
     statementByStatement = directory({ "001_big.sql": hostileSql("-- migrate:up transaction:false\n", false) });
     // One 20 MB line with a syntax error at its very end.
     oneLine = directory({ "001_one_line.sql": `-- migrate:up\n${"select 1; ".repeat(MB20 / 10)}selec 2;\n` });
-    // The server's own message quotes an unterminated literal up to the end of the text: here, 20 MB.
+    // Left to the server, its message would quote the unterminated literal up to the end of the text: here, 20 MB.
     unterminatedEarly = directory({ "001_early.sql": `-- migrate:up\nselect 'oops;\n${"insert into t values (1);\n".repeat(MB20 / 26)}` });
   });
 
@@ -218,15 +218,16 @@ describe("a 20 MB migration file with NUL bytes and unterminated quotes", () => 
     expect(await tableExists(database.sql, "big_table")).toBe(false);
   });
 
-  test("an unterminated quote at the top of a 20 MB file: the server's message quoting the rest of the file is cut short", async () => {
+  test("an unterminated quote at the top of a 20 MB file is refused before anything is sent, in a short message pointing at it", async () => {
     const database = await freshDatabase();
     const result = await run(["up", "--dir", unterminatedEarly], database);
     expect(result.code).toBe(1);
     expect(errorCode(result)).toBe("MIGRATION_FAILED");
-    expect(result.stderr).toContain("001_early.sql:2:8");
-    expect(result.stderr).toContain("unterminated quoted string");
-    expect(result.stderr).toContain("SQLSTATE 42601");
+    expect(result.stderr).toContain("has an unterminated string starting at line 2, column 8");
+    expect(result.stderr).toContain("--> 001_early.sql:2:8");
+    expect(result.stderr).toContain("Nothing of 001_early.sql was run");
     expect(result.stderr.length).toBeLessThan(64 * 1024);
+    expect(await tableExists(database.sql, "t")).toBe(false);
   });
 });
 

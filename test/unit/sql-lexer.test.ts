@@ -307,12 +307,12 @@ describe("blankTransactionControl", () => {
   test("a plpgsql function with BEGIN ... END; inside $$ is untouched", () => {
     const sql =
       "create function f() returns int language plpgsql as $$\nbegin\n  return 1;\nend;\n$$;\nselect f();\n";
-    expect(blankTransactionControl(sql)).toEqual({ text: sql, blanked: 0 });
+    expect(blankTransactionControl(sql)).toEqual({ text: sql, blanked: 0, unterminated: null });
   });
 
   test("a BEGIN ATOMIC body is untouched", () => {
     const sql = "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC select 1; END;\n";
-    expect(blankTransactionControl(sql)).toEqual({ text: sql, blanked: 0 });
+    expect(blankTransactionControl(sql)).toEqual({ text: sql, blanked: 0, unterminated: null });
   });
 
   test("a DO block that commits is left alone (the runner's guard catches it at run time)", () => {
@@ -322,9 +322,14 @@ describe("blankTransactionControl", () => {
     expect(text).toBe("      \ndo $$ begin commit; end $$;\n       ");
   });
 
+  test("an unterminated construct is reported with where it opens, so the runner can refuse the file before sending it", () => {
+    const sql = "begin;\ncreate table a (id int);\nselect 'never closed;\ncommit;\n";
+    expect(blankTransactionControl(sql).unterminated).toEqual({ kind: "string", offset: sql.indexOf("'") });
+  });
+
   test("a file without transaction control comes back unchanged", () => {
     const sql = "create table a (id int);\n-- begin;\ninsert into a values (1);\n";
-    expect(blankTransactionControl(sql)).toEqual({ text: sql, blanked: 0 });
+    expect(blankTransactionControl(sql)).toEqual({ text: sql, blanked: 0, unterminated: null });
   });
 });
 
