@@ -1,7 +1,7 @@
 import { checksumOf } from "./checksum.ts";
 import { MigrateError } from "./errors.ts";
 import { type MigrationOptions, normaliseText, parseMigrationText } from "./migration-file.ts";
-import { compareVersions, versionKey } from "./version.ts";
+import { compareVersionKeys, versionKey } from "./version.ts";
 
 /** A migration file as a source hands it over: its base name and raw text. */
 export interface MigrationFile {
@@ -85,7 +85,7 @@ export function buildMigrationSet(files: readonly MigrationFile[]): Migration[] 
       else throw error;
     }
   }
-  migrations.sort((a, b) => compareVersions(a.version, b.version) || a.fileName.localeCompare(b.fileName));
+  migrations.sort((a, b) => compareVersionKeys(a.key, b.key) || a.fileName.localeCompare(b.fileName));
 
   for (let index = 1; index < migrations.length; index++) {
     const previous = migrations[index - 1];

@@ -1,5 +1,5 @@
 import type { Migration } from "./migration-set.ts";
-import { compareVersions, versionKey } from "./version.ts";
+import { compareVersionKeys, compareVersions, versionKey } from "./version.ts";
 
 /** A row of the tracking table, as the database holds it. */
 export interface AppliedRow {
@@ -59,7 +59,7 @@ export function planMigrations(migrations: readonly Migration[], rows: readonly 
       entries.push({ version: row.version, key, name: row.name, state: "unknown", migration: null, row });
     }
   }
-  entries.sort((a, b) => compareVersions(a.version, b.version));
+  entries.sort((a, b) => compareVersionKeys(a.key, b.key));
 
   const applied = entries.filter((entry) => entry.row !== null);
   const latestAppliedEntry = applied.at(-1);

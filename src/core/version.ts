@@ -12,8 +12,11 @@ export function versionKey(version: string): string {
 
 /** Numeric order of two canonical or padded version strings of any length. */
 export function compareVersions(a: string, b: string): number {
-  const left = versionKey(a);
-  const right = versionKey(b);
+  return compareVersionKeys(versionKey(a), versionKey(b));
+}
+
+/** Numeric order of two keys (versionKey's output): what sorting a thousand versions should compare, not re-derive. */
+export function compareVersionKeys(left: string, right: string): number {
   if (left.length !== right.length) return left.length - right.length;
   return left < right ? -1 : left > right ? 1 : 0;
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type TestDatabase, freshDatabases } from "../support/database.ts";
+import { freshDatabases } from "../support/database.ts";
 import { freePort } from "../support/embedded-postgres.ts";
 import { BINARY, runBinary } from "../support/cli.ts";
 import { spawnWatched } from "../support/process.ts";
