@@ -12,7 +12,7 @@ import { type TrackingState, createAndReadTracking, ensureTrackingTable, readSto
 import { type RollbackStep, type RollbackTarget, planRollback } from "./core/rollback.ts";
 import { expectedTables } from "./core/expected-tables.ts";
 import { compareVersions, isVersion, versionKey } from "./core/version.ts";
-import { type Logger, silentLogger } from "./log.ts";
+import { type LogFields, type Logger, silentLogger } from "./log.ts";
 
 export interface MigratorOptions {
   readonly sql: Sql;
@@ -40,6 +40,8 @@ export interface MigratorOptions {
    * before anything is written the default (exit) is right.
    */
   readonly interruptSignal?: () => AbortSignal;
+  /** A read started before the migrations were loaded (startReadingTracking). */
+  readonly startedRead?: StartedRead;
 }
 
 export interface AppliedMigration {
@@ -63,9 +65,51 @@ type Reserved = postgres.ReservedSql<Record<string, never>>;
  * hangs on a pool that has none yet).
  */
 export function waitAndReadPlan(
-  options: Pick<MigratorOptions, "sql" | "connection" | "waitMs" | "log" | "migrations">,
+  options: Pick<MigratorOptions, "sql" | "connection" | "waitMs" | "log" | "migrations" | "startedRead">,
 ): Promise<{ plan: Plan; tracking: TrackingState }> {
+  const started = options.startedRead?.take();
+  if (started) return readPlanFrom(started, options.migrations);
   return waitForDatabase(() => readPlan(options.sql, options.migrations), options.connection, options.waitMs, options.log);
+}
+
+/** A wait-and-read of the tracking table already under way, taken (once) by the first waitAndReadPlan. */
+export interface StartedRead {
+  take(): Promise<TrackingState> | null;
+  /** Stops waiting and logging, when nobody will take it (the files were broken): before closing the client. */
+  cancel(): void;
+}
+
+/**
+ * Starts waiting for the server and reading the tracking table now, so that
+ * connecting (the login, a backend starting: most of a no-op run) overlaps
+ * whatever the caller does before it needs the state, such as reading the
+ * migration files.
+ */
+export function startReadingTracking(options: Pick<MigratorOptions, "sql" | "connection" | "waitMs" | "log">): StartedRead {
+  let cancelled = false;
+  const quietOnceCancelled = (type: keyof Logger) => (message: string, fields?: LogFields) => {
+    if (!cancelled) options.log[type](message, fields);
+  };
+  const log: Logger = { info: quietOnceCancelled("info"), success: quietOnceCancelled("success"), warn: quietOnceCancelled("warn"), error: quietOnceCancelled("error"), debug: quietOnceCancelled("debug") };
+  const attempt = (): Promise<TrackingState> => {
+    // A MigrateError ends the wait at once.
+    if (cancelled) return Promise.reject(new MigrateError("INTERNAL", "The read of the tracking table was cancelled."));
+    return readTracking(options.sql);
+  };
+  let read: Promise<TrackingState> | null = waitForDatabase(attempt, options.connection, options.waitMs, log);
+  // Its failure is reported by whoever takes it; nobody does when the files turn out to be broken.
+  read.catch(() => {});
+  return {
+    take() {
+      const taken = read;
+      read = null;
+      return taken;
+    },
+    cancel() {
+      cancelled = true;
+      read = null;
+    },
+  };
 }
 
 /** Reads the tracking table and compares it with the migrations; writes nothing. */

@@ -13,7 +13,7 @@ import { MigrateError } from "../core/errors.ts";
 import { type Migration, buildMigrationSet } from "../core/migration-set.ts";
 import { type Sql, createClient } from "../db/connection.ts";
 import { type Logger, createLogger } from "../log.ts";
-import type { MigratorOptions } from "../migrator.ts";
+import { type MigratorOptions, startReadingTracking } from "../migrator.ts";
 import { stderrIsTerminal } from "../output.ts";
 import { directorySource } from "../source/directory.ts";
 import { embeddedSource } from "../source/embedded.ts";
@@ -102,11 +102,14 @@ export async function withMigrator<T>(
   open: OpenOptions = {},
 ): Promise<T> {
   const context = createContext(flags);
-  const migrations = await loadMigrations(context);
   const db = openDatabase(context, flags, open);
+  // Connecting is mostly waiting for the server: read and parse the files meanwhile.
+  const startedRead = startReadingTracking(db.migrator);
   try {
-    return await work(context, { ...db.migrator, migrations });
+    const migrations = await loadMigrations(context);
+    return await work(context, { ...db.migrator, migrations, startedRead });
   } finally {
+    startedRead.cancel();
     await db.close({ exiting: true });
   }
 }

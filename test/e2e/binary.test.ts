@@ -184,6 +184,19 @@ describe("migrations from --dir", () => {
     expect(result.code).toBe(4);
     expect(result.stderr).toContain("046_a.sql and 46_b.sql have the same version (46)");
   });
+
+  test("broken files are reported at once, even while the database is still being waited for", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "st44-dir-"));
+    writeFileSync(join(dir, "001 bad.sql"), "select 1;\n");
+    for (const command of [["up", "--dir", dir], ["status", "--dir", dir], ["run", "--dir", dir, "--", "true"]]) {
+      const result = await runBinary(command, { env: { DATABASE_URL: `postgres://u@127.0.0.1:${await freePort()}/x`, MIGRATE_WAIT: "30" } });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("[FILE_NAME_INVALID]");
+      // The connection attempts started meanwhile stop quietly.
+      expect(result.stderr.trim().split("\n")).toHaveLength(1);
+      expect(result.ms).toBeLessThan(5_000);
+    }
+  });
 });
 
 describe("configuration and connection errors", () => {

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { buildInfo } from "../../build-info.ts";
 import { ExitCode, MigrateError, isMigrateError } from "../../core/errors.ts";
 import { execApplication, resolveExecutable } from "../../exec.ts";
-import { type UpResult, migrateUp } from "../../migrator.ts";
+import { type UpResult, migrateUp, startReadingTracking } from "../../migrator.ts";
 import { applyArgs } from "../args.ts";
 import { createContext, loadMigrations, openDatabase } from "../context.ts";
 import { stringSetting } from "../../config.ts";
@@ -36,11 +36,17 @@ export default defineCommand({
       throw new MigrateError("USAGE", `--on-error (or MIGRATE_ON_ERROR) must be fail or start, not "${onError}".`);
     }
     const started = performance.now();
-    const migrations = await loadMigrations(context);
     const db = openDatabase(context, args, { interruptible: true });
+    // Connecting is mostly waiting for the server: read and parse the files meanwhile.
+    const startedRead = startReadingTracking(db.migrator);
+    const migrations = await loadMigrations(context).catch(async (error: unknown) => {
+      startedRead.cancel();
+      await db.close({ exiting: true });
+      throw error;
+    });
     let result: UpResult | null = null;
     try {
-      result = await migrateUp({ ...db.migrator, migrations });
+      result = await migrateUp({ ...db.migrator, migrations, startedRead });
     } catch (error) {
       // Usage errors and an operator's SIGTERM never start the application.
       if (onError === "fail" || (isMigrateError(error) && (error.exitCode === ExitCode.usage || error.code === "INTERRUPTED"))) throw error;
