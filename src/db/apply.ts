@@ -125,7 +125,6 @@ function finishSql(migration: Migration, guard: string, runner: string): string 
   ].join(";\n");
 }
 
-
 function endedTransaction(migration: Migration): MigrateError {
   return new MigrateError(
     "MIGRATION_ENDED_TRANSACTION",
@@ -262,6 +261,7 @@ async function applyInTransaction(session: MigrationSession, migration: Migratio
   const { db } = session;
   // A legacy file's own BEGIN/COMMIT would end our transaction early; blank them.
   const { text, unterminated } = blankTransactionControl(migration.up);
+  assertTerminated(migration, unterminated);
   const guard = randomUUID();
   let watch: { stop(): Blocker[] } | null = null;
   let prefixLength = 0;
@@ -285,9 +285,8 @@ async function applyInTransaction(session: MigrationSession, migration: Migratio
       // tracking row and COMMIT as one simple-protocol query. The server stops at the first
       // error and leaves the transaction aborted (rolled back below). One message, not several
       // queued ones: postgres.js 3.4.9 crashes on a queued write when the server ends the
-      // connection (a TypeError from a timer). The lexer has made sure the file closes every
+      // connection (a TypeError from a timer). assertTerminated made sure the file closes every
       // quote and comment it opens, so the finish cannot end up inside one.
-      assertTerminated(migration, unterminated);
       const prefix = `${beginSql(session, guard)};\n`;
       prefixLength = prefix.length;
       watch = watchBlockers(session, session.backendPid, migration.fileName);
