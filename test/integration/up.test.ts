@@ -189,6 +189,23 @@ describe("atomicity", () => {
   });
 });
 
+describe("files the one-query apply must take as they are", () => {
+  test("an empty up part, a last line comment without a newline, only a comment, no final semicolon: each applied and recorded", async () => {
+    const migrations = migrationsFrom({
+      "001_empty.sql": "-- migrate:up\n\n-- migrate:down\n",
+      "002_comment_end.sql": "-- migrate:up\ncreate table c1 (id int); -- done",
+      "003_only_comment.sql": "-- migrate:up\n/* nothing to do */\n-- migrate:down\nselect 1;\n",
+      "004_no_semicolon.sql": "-- migrate:up\ncreate table c2 (id int)\n",
+    });
+    const result = await up(db.url, migrations);
+    expect(result.applied.map((migration) => migration.version)).toEqual(["001", "002", "003", "004"]);
+    expect(await tablesOf(db.sql)).toEqual(["c1", "c2", "schema_migrations"]);
+    const rows = await db.sql<{ version: string; checksum: string; duration_ms: number }[]>`select version, checksum, duration_ms from schema_migrations order by version`;
+    expect(rows.map((row) => row.checksum)).toEqual(migrations.map((migration) => migration.checksum));
+    expect(rows.every((row) => row.duration_ms >= 0)).toBe(true);
+  });
+});
+
 describe("legacy files with their own transaction control", () => {
   test("BEGIN/COMMIT and a hand-written tracking row: applied atomically and recorded once", async () => {
     const migrations = migrationsFrom({
