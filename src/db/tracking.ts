@@ -140,10 +140,15 @@ export async function ensureTrackingTable(
     // A runner behind a pooler may have created it meanwhile: create-if-missing, then adopt-if-needed is safe either way.
     await db.unsafe(`begin; ${lock} ${kind === "missing" ? CREATE_TRACKING_TABLE : ADOPT_TRACKING_TABLE} commit;`);
   } catch (error) {
-    await db.unsafe("rollback").catch(() => {});
-    if ((error as { code?: string }).code === "42501") throw permissionDenied(error, "create");
+    await failedCreation(db, error);
     throw error;
   }
+}
+
+/** After a failed create or adopt: rolls back, and turns a missing privilege into its fix-it error. */
+async function failedCreation(db: postgres.ReservedSql<Record<string, never>>, error: unknown): Promise<void> {
+  await db.unsafe("rollback").catch(() => {});
+  if ((error as { code?: string }).code === "42501") throw permissionDenied(error, "create");
 }
 
 /**
@@ -157,8 +162,7 @@ export async function createAndReadTracking(db: postgres.ReservedSql<Record<stri
     const results = await db.unsafe(`begin; ${CREATE_TRACKING_TABLE} commit; ${READ_TRACKING_TABLE}`);
     return { kind: "ready", rows: lastRowSet<RowShape>(results).map(toRow) };
   } catch (error) {
-    await db.unsafe("rollback").catch(() => {});
-    if ((error as { code?: string }).code === "42501") throw permissionDenied(error, "create");
+    await failedCreation(db, error);
     if ((error as { code?: string }).code !== "42703") throw error;
     return readTracking(db);
   }
