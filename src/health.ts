@@ -1,9 +1,11 @@
 import type postgres from "postgres";
 import { buildInfo } from "./build-info.ts";
-import { MigrateError } from "./core/errors.ts";
 import { expectedTables } from "./core/expected-tables.ts";
+import { healthReasons, missingTableFindings, planFindings } from "./core/findings.ts";
 import type { Migration } from "./core/migration-set.ts";
 import { planMigrations } from "./core/plan.ts";
+import { migrationSummary } from "./core/status-report.ts";
+import type { Sql } from "./db/connection.ts";
 import { missingTables } from "./db/tables.ts";
 import { readTracking } from "./db/tracking.ts";
 import { redact } from "./log.ts";
@@ -14,14 +16,7 @@ export type HealthStatus = "healthy" | "degraded" | "unhealthy";
 export interface HealthReport {
   readonly status: HealthStatus;
   readonly database: "connected" | "unreachable" | "timeout";
-  readonly migrations: {
-    readonly applied: readonly string[];
-    readonly latest: string | null;
-    readonly pending: readonly string[];
-    readonly changed: readonly string[];
-    readonly unknown: readonly string[];
-    readonly expected_latest: string | null;
-  };
+  readonly migrations: ReturnType<typeof migrationSummary>;
   readonly tables: { readonly expected: number; readonly missing: readonly string[] };
   readonly duration_ms: number;
   readonly checked_at: string;
@@ -40,8 +35,6 @@ export interface HealthOptions {
   readonly timeoutMs?: number;
 }
 
-const EMPTY_MIGRATIONS = { applied: [], latest: null, pending: [], changed: [], unknown: [], expected_latest: null } as const;
-
 /**
  * Checks that the database is reachable, that every migration of this build
  * is applied unchanged, and that every table they create exists. Never
@@ -54,66 +47,42 @@ export async function checkDatabaseHealth(options: HealthOptions): Promise<Healt
   const base = {
     checked_at: new Date().toISOString(),
     build: { version: buildInfo.version, commit: buildInfo.commit },
-    tables: { expected: tables.length, missing: [] as string[] },
   };
+  /** What can be said without the database: nothing applied is known. */
+  const unanswered = (database: "unreachable" | "timeout", reason: string): HealthReport => ({
+    status: "unhealthy",
+    database,
+    migrations: { ...migrationSummary(planMigrations(options.migrations, [])), pending: [] },
+    tables: { expected: tables.length, missing: [] },
+    ...base,
+    duration_ms: Math.round(performance.now() - started),
+    reasons: [reason],
+  });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timeout">((resolve) => {
     timer = setTimeout(() => resolve("timeout"), timeoutMs);
   });
   try {
-    const sql = options.sql as postgres.Sql<Record<string, never>>;
-    const work = (async () => {
-      const [tracking, missing] = await Promise.all([readTracking(sql), missingTables(sql, tables)]);
-      return { tracking, missing };
-    })();
+    const sql = options.sql as Sql;
+    const work = Promise.all([readTracking(sql), missingTables(sql, tables)]);
     work.catch(() => {}); // a late failure after the timeout must not become an unhandled rejection
     const outcome = await Promise.race([work, timeout]);
-    const duration_ms = Math.round(performance.now() - started);
-    if (outcome === "timeout") {
-      return {
-        status: "unhealthy",
-        database: "timeout",
-        migrations: { ...EMPTY_MIGRATIONS, expected_latest: options.migrations.at(-1)?.version ?? null },
-        ...base,
-        duration_ms,
-        reasons: [`the database did not answer within ${timeoutMs} ms`],
-      };
-    }
-    const plan = planMigrations(options.migrations, outcome.tracking.rows);
-    const reasons: string[] = [];
-    if (outcome.tracking.kind === "missing") reasons.push("the tracking table schema_migrations does not exist: no migration was applied");
-    if (plan.pending.length > 0) reasons.push(`${plan.pending.length} migration(s) pending: ${plan.pending.map((m) => m.version).join(", ")}`);
-    if (plan.changed.length > 0) reasons.push(`applied migration(s) differ from this build: ${plan.changed.map((e) => e.version).join(", ")}`);
-    if (outcome.missing.length > 0) reasons.push(`missing table(s): ${outcome.missing.join(", ")}`);
-    const unhealthy = reasons.length > 0;
-    if (plan.unknown.length > 0) reasons.push(`the database has migration(s) this build does not know: ${plan.unknown.map((e) => e.version).join(", ")}`);
+    if (outcome === "timeout") return unanswered("timeout", `the database did not answer within ${timeoutMs} ms`);
+    const [tracking, missing] = outcome;
+    const plan = planMigrations(options.migrations, tracking.rows);
+    const { unhealthy, degraded } = healthReasons([...planFindings(plan), ...missingTableFindings(missing)]);
+    if (tracking.kind === "missing") unhealthy.unshift("the tracking table schema_migrations does not exist: no migration was applied");
     return {
-      status: unhealthy ? "unhealthy" : plan.unknown.length > 0 ? "degraded" : "healthy",
+      status: unhealthy.length > 0 ? "unhealthy" : degraded.length > 0 ? "degraded" : "healthy",
       database: "connected",
-      migrations: {
-        applied: plan.applied.map((entry) => entry.version),
-        latest: plan.latestApplied,
-        pending: plan.pending.map((migration) => migration.version),
-        changed: plan.changed.map((entry) => entry.version),
-        unknown: plan.unknown.map((entry) => entry.version),
-        expected_latest: plan.latestKnown,
-      },
-      tables: { expected: tables.length, missing: outcome.missing },
-      duration_ms,
-      checked_at: base.checked_at,
-      build: base.build,
-      reasons,
+      migrations: migrationSummary(plan),
+      tables: { expected: tables.length, missing },
+      duration_ms: Math.round(performance.now() - started),
+      ...base,
+      reasons: [...unhealthy, ...degraded],
     };
   } catch (error) {
-    const message = error instanceof MigrateError ? error.message : (error as Error).message;
-    return {
-      status: "unhealthy",
-      database: "unreachable",
-      migrations: { ...EMPTY_MIGRATIONS, expected_latest: options.migrations.at(-1)?.version ?? null },
-      ...base,
-      duration_ms: Math.round(performance.now() - started),
-      reasons: [redact(`the database cannot be queried: ${message}`)],
-    };
+    return unanswered("unreachable", redact(`the database cannot be queried: ${(error as Error).message}`));
   } finally {
     clearTimeout(timer);
   }

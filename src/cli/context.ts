@@ -1,4 +1,3 @@
-import { buildInfo } from "../build-info.ts";
 import {
   type ConnectionConfig,
   type Env,
@@ -91,25 +90,26 @@ export function openDatabase(context: CommandContext, flags: Flags, clientOverri
   };
 }
 
-export function describeBuild(): string {
-  return `st44-migrate ${buildInfo.version} (${buildInfo.commit})`;
-}
-
-/** Loads the migrations, opens the database with the flags' settings, runs `work`, and always closes. */
+/**
+ * Loads the migrations, opens the database with the flags' settings, runs
+ * `work`, and always closes. Connecting is mostly waiting for the server, so
+ * the tracking table is read while the files load. `context` may be created
+ * by the caller first (run checks its command before connecting).
+ */
 export async function withMigrator<T>(
   flags: Flags,
   work: (context: CommandContext, options: MigratorOptions) => Promise<T>,
-  open: OpenOptions = {},
+  open: OpenOptions & { readonly beforeExec?: boolean } = {},
+  context: CommandContext = createContext(flags),
 ): Promise<T> {
-  const context = createContext(flags);
   const db = openDatabase(context, flags, open);
-  // Connecting is mostly waiting for the server: read and parse the files meanwhile.
   const startedRead = startReadingTracking(db.migrator);
   try {
     const migrations = await loadMigrations(context);
     return await work(context, { ...db.migrator, migrations, startedRead });
   } finally {
     startedRead.cancel();
-    await db.close({ exiting: true });
+    // Before exec the connections must be gone, not only told to go: none may leak into the application.
+    await db.close({ exiting: !open.beforeExec });
   }
 }

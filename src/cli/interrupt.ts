@@ -1,4 +1,4 @@
-import { ExitCode } from "../core/errors.ts";
+import { exitCodeForSignal } from "../core/interrupt.ts";
 import type { Logger } from "../log.ts";
 
 let controller: AbortController | null = null;
@@ -15,7 +15,7 @@ export function interruptSignal(log: Logger): AbortSignal {
   for (const name of ["SIGTERM", "SIGINT"] as const) {
     process.on(name, () => {
       if (current.signal.aborted) {
-        process.exit(name === "SIGINT" ? 130 : ExitCode.interrupted);
+        process.exit(exitCodeForSignal(name));
       }
       log.warn(`${name} received: cancelling the migration in progress (a second ${name} exits at once)`, { event: "interrupted", signal: name });
       current.abort(name);

@@ -1,9 +1,10 @@
 import { type ArgsDef, type CommandDef, defineCommand, renderUsage } from "citty";
 import { buildInfo } from "../build-info.ts";
-import { ExitCode, MigrateError, isMigrateError } from "../core/errors.ts";
+import { ExitCode, MigrateError } from "../core/errors.ts";
 import { type Logger, createLogger } from "../log.ts";
 import { resolveLogFormat } from "../config.ts";
 import { stderrIsTerminal, writeStderr, writeStdout } from "../output.ts";
+import { reportError } from "./report-error.ts";
 
 /** Subcommands load lazily: `--help` and `version` never load the database driver. */
 const load = (importer: () => Promise<{ default: unknown }>) => () => importer().then((module) => module.default as CommandDef<ArgsDef>);
@@ -96,18 +97,6 @@ export async function parseFlags(name: string, command: CommandDef<ArgsDef>, arg
   return parsed;
 }
 
-function printError(error: unknown, log: Logger): number {
-  const migrateError = isMigrateError(error)
-    ? error
-    : new MigrateError("INTERNAL", `Unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}. This is a bug in st44-migrate; please report it with this output.`);
-  log.error([`[${migrateError.code}] ${migrateError.message}`, ...migrateError.details].join("\n"), {
-    event: "error",
-    code: migrateError.code,
-    exit_code: migrateError.exitCode,
-  });
-  return migrateError.exitCode;
-}
-
 /** Runs the CLI and returns the exit code; the caller exits. */
 export async function main(argv: readonly string[]): Promise<number> {
   const { own, passthrough } = splitAtDoubleDash(argv);
@@ -116,7 +105,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     log = createLogger(resolveLogFormat(parseLogFormatFlag(own), process.env, stderrIsTerminal()));
   } catch (error) {
     log = createLogger("plain");
-    return printError(error, log);
+    return reportError(error, log);
   }
   try {
     if (own.length === 1 && (own[0] === "--version" || own[0] === "-v")) {
@@ -135,7 +124,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     // A command returns its exit code when it is not an error (health: 1 = unhealthy).
     return typeof result === "number" ? result : ExitCode.ok;
   } catch (error) {
-    return printError(error, log);
+    return reportError(error, log);
   }
 }
 
@@ -148,7 +137,7 @@ function parseLogFormatFlag(own: readonly string[]): Record<string, unknown> {
 
 /** Last line of defence: an error nothing caught is printed like any other (redacted, with a code) and exits 10. */
 export function exitOnUncaught(error: unknown): void {
-  process.exit(printError(error, createLogger("plain")));
+  process.exit(reportError(error, createLogger("plain")));
 }
 
 /** Output is written synchronously (output.ts): when main returns, everything is out. */

@@ -20,7 +20,7 @@ const CONCURRENT_STATEMENT =
  */
 export function lintMigrations(migrations: readonly Migration[], releasedVersions: readonly string[] | null): LintFinding[] {
   const findings: LintFinding[] = [];
-  const released = new Set((releasedVersions ?? []).map((version) => version));
+  const released = new Set(releasedVersions ?? []);
   const latestReleased = [...released].sort(compareVersions).at(-1) ?? null;
   for (const migration of migrations) {
     const statements = scanSql(migration.up).statements;

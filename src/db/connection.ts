@@ -8,6 +8,10 @@ import type { Logger } from "../log.ts";
 import { registerSecret } from "../log.ts";
 
 export type Sql = postgres.Sql<Record<string, never>>;
+/** A connection of the pool reserved for one caller: the migration lock lives on it. */
+export type Reserved = postgres.ReservedSql<Record<string, never>>;
+/** Anything that runs queries: the pool or a reserved connection. */
+export type Queryable = Sql | Reserved;
 
 export interface ClientOptions {
   /** How long one connection attempt may take (seconds). */
@@ -223,4 +227,15 @@ export async function waitForDatabase<T>(
       delay = Math.min(delay * 2, 5000);
     }
   }
+}
+
+/**
+ * The rows of the last statement that returns rows in a multi-statement
+ * simple query. postgres.js starts a new result at each statement that
+ * returns rows (a list of them when there are several); statements without
+ * rows fold into the one before.
+ */
+export function lastRowSet<T>(results: unknown): T[] {
+  const all = results as unknown[];
+  return (Array.isArray(all[0]) ? all.at(-1) : all) as T[];
 }

@@ -1,6 +1,7 @@
-import type postgres from "postgres";
 import { MigrateError } from "../core/errors.ts";
+import { interruptedError } from "../core/interrupt.ts";
 import type { Logger } from "../log.ts";
+import type { Queryable, Reserved } from "./connection.ts";
 
 /**
  * The advisory lock key ("St44mig" as bytes). Advisory locks are scoped to
@@ -8,7 +9,24 @@ import type { Logger } from "../log.ts";
  */
 export const MIGRATION_LOCK_KEY = "23558744797145447";
 
-type Reserved = postgres.ReservedSql<Record<string, never>>;
+/**
+ * "session": one session advisory lock held for the whole run (a direct
+ * connection). "transaction": each write transaction takes a
+ * transaction-level advisory lock, which stays correct behind a pooler in
+ * transaction mode (PgBouncer), where session state does not survive COMMIT.
+ */
+export type LockMode = "session" | "transaction";
+
+/** An expression that tries the session lock once (the session probe embeds it). */
+export const tryMigrationLockSql = `pg_try_advisory_lock(${MIGRATION_LOCK_KEY})`;
+
+/**
+ * lock_timeout as a statement: for the current transaction only ("local"), or
+ * for the session (statements run outside a transaction, transaction:false).
+ */
+export function lockTimeoutSql(ms: number, scope: "transaction" | "session" = "transaction"): string {
+  return `set ${scope === "transaction" ? "local " : ""}lock_timeout = ${Math.max(0, Math.round(ms))}`;
+}
 
 interface Holder {
   pid: number;
@@ -46,9 +64,9 @@ export async function acquireMigrationLock(db: Reserved, waitMs: number, log: Lo
   let delay = 50;
   let nextReport = 0;
   for (;;) {
-    if (signal?.aborted) throw new MigrateError("INTERRUPTED", `Stopped by ${String(signal.reason)} while waiting for the migration lock; nothing was applied.`, { exitCode: signal.reason === "SIGINT" ? 130 : 143 });
+    if (signal?.aborted) throw interruptedError(signal, "lock-wait");
     // The key is a constant: a literal keeps this to one round trip (a parameter needs a describe first).
-    const [row] = await db.unsafe<{ locked: boolean }[]>(`select pg_try_advisory_lock(${MIGRATION_LOCK_KEY}) as locked`);
+    const [row] = await db.unsafe<{ locked: boolean }[]>(`select ${tryMigrationLockSql} as locked`);
     if (row?.locked) return;
     const waited = Date.now() - started;
     if (waited >= waitMs) {
@@ -74,4 +92,27 @@ export async function acquireMigrationLock(db: Reserved, waitMs: number, log: Lo
 
 export async function releaseMigrationLock(db: Reserved): Promise<void> {
   await db.unsafe(`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`);
+}
+
+/**
+ * Statements that take the migration lock for the current transaction only
+ * (behind a pooler), waiting at most `lockWaitMs`, then put lock_timeout back
+ * to the run's value for what follows in the transaction.
+ */
+export function transactionLockSql(lockWaitMs: number, lockTimeoutMs: number): string {
+  return `${lockTimeoutSql(Math.max(1, lockWaitMs))}; select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY}); ${lockTimeoutSql(lockTimeoutMs)}`;
+}
+
+/** Takes the transaction-level migration lock inside an open transaction; LOCK_TIMEOUT after `lockWaitMs`. */
+export async function takeTransactionLock(db: Queryable, lockWaitMs: number, lockTimeoutMs: number): Promise<void> {
+  try {
+    await db.unsafe(transactionLockSql(lockWaitMs, lockTimeoutMs));
+  } catch (error) {
+    if ((error as { code?: string }).code !== "55P03") throw error;
+    throw new MigrateError(
+      "LOCK_TIMEOUT",
+      `Gave up after ${(lockWaitMs / 1000).toFixed(1)} s waiting for the migration lock (transaction-level, behind a connection pooler): another st44-migrate is applying migrations. Let it finish, or raise --lock-wait.`,
+      { cause: error },
+    );
+  }
 }

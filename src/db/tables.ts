@@ -1,4 +1,4 @@
-import type { Queryable } from "./tracking.ts";
+import type { Queryable } from "./connection.ts";
 
 /** Which of `tables` do not exist (to_regclass follows the search_path, as the migrations did). */
 export async function missingTables(db: Queryable, tables: readonly string[]): Promise<string[]> {

@@ -1,12 +1,17 @@
-import type postgres from "postgres";
 import { MigrateError } from "../core/errors.ts";
+import type { Migration } from "../core/migration-set.ts";
 import type { AppliedRow } from "../core/plan.ts";
-import { MIGRATION_LOCK_KEY } from "./lock.ts";
+import { type Queryable, type Reserved, lastRowSet } from "./connection.ts";
 
-/** Anything that runs queries: the pool, a reserved connection, a transaction. */
-export type Queryable = postgres.Sql<Record<string, never>> | postgres.ReservedSql<Record<string, never>>;
-
+/**
+ * Every statement that reads or writes the tracking table is in this file:
+ * its shape, creating or adopting it, reading the rows, and each way a row is
+ * written or removed.
+ */
 export const TRACKING_TABLE = "schema_migrations";
+
+/** SQL expression giving a version's key (digits without leading zeros), as versionKey() does. */
+export const VERSION_KEY_SQL = "coalesce(nullif(ltrim(btrim(version), '0'), ''), '0')";
 
 export type TrackingState =
   /** No table yet: everything is pending. */
@@ -14,6 +19,9 @@ export type TrackingState =
   /** The hand-made three-column table: its rows count as applied; `up` adds the runner's columns. */
   | { readonly kind: "legacy"; readonly rows: readonly AppliedRow[] }
   | { readonly kind: "ready"; readonly rows: readonly AppliedRow[] };
+
+/** What the catalog says the table is. */
+export type TrackingShape = "missing" | "legacy" | "ready" | "invalid";
 
 interface RowShape {
   version: string;
@@ -35,45 +43,54 @@ function toRow(row: RowShape): AppliedRow {
   };
 }
 
-// Naming every column of the runner makes a table from an older build "legacy", so up adds what is missing.
-const READ_TRACKING_TABLE = `select version, name, applied_at, checksum, duration_ms, down_sql is not null as has_down, history is not null as has_history from ${TRACKING_TABLE}`;
+/** The runner's columns that the read names: a table lacking one is from an older build, and adopted. */
+const READ_COLUMNS = ["version", "name", "applied_at", "checksum", "duration_ms", "down_sql", "history"] as const;
+const LEGACY_COLUMNS = ["version", "name", "applied_at"] as const;
 
-/**
- * The rows of the last statement that returns rows in a multi-statement
- * simple query. postgres.js starts a new result at each statement that
- * returns rows (a list of them when there are several); statements without
- * rows fold into the one before.
- */
-export function lastRowSet<T>(results: unknown): T[] {
-  const all = results as unknown[];
-  return (Array.isArray(all[0]) ? all.at(-1) : all) as T[];
+const READ_TRACKING_TABLE = `select version, name, applied_at, checksum, duration_ms, down_sql is not null as has_down, history is not null as has_history from ${TRACKING_TABLE}`;
+const READ_LEGACY_TABLE = `select version::text as version, name::text as name, applied_at, null::text as checksum, null::int as duration_ms, false as has_down from ${TRACKING_TABLE}`;
+
+/** One catalog read: which columns the table has (none: there is no table on the search_path). */
+export async function inspectTrackingTable(db: Queryable): Promise<{ shape: TrackingShape; columns: readonly string[] }> {
+  const rows = await db.unsafe<{ name: string }[]>(
+    `select attname::text as name from pg_attribute where attrelid = to_regclass('${TRACKING_TABLE}') and attnum > 0 and not attisdropped order by attnum`,
+  );
+  const columns = rows.map((row) => row.name);
+  const has = (wanted: readonly string[]) => wanted.every((column) => columns.includes(column));
+  const shape: TrackingShape = columns.length === 0 ? "missing" : has(READ_COLUMNS) ? "ready" : has(LEGACY_COLUMNS) ? "legacy" : "invalid";
+  return { shape, columns };
 }
 
 /**
- * One round trip in the common case: read the runner's columns; the error
- * for a missing table or missing column tells which older shape is there.
+ * Reads the rows. The common case is one round trip: the runner's own table,
+ * read directly. When that read fails, the catalog tells which shape is
+ * there, and the rows are read as that shape has them.
  */
 export async function readTracking(db: Queryable): Promise<TrackingState> {
+  let firstError: unknown;
   try {
     const rows = await db.unsafe<RowShape[]>(READ_TRACKING_TABLE);
     return { kind: "ready", rows: rows.map(toRow) };
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === "42P01") return { kind: "missing", rows: [] };
-    if (code === "42501") throw permissionDenied(error, "read");
-    if (code !== "42703") throw error;
+    if ((error as { code?: string }).code === "42501") throw permissionDenied(error, "read");
+    firstError = error;
   }
-  try {
-    const rows = await db.unsafe<RowShape[]>(
-      `select version::text as version, name::text as name, applied_at, null::text as checksum, null::int as duration_ms, false as has_down from ${TRACKING_TABLE}`,
-    );
-    return { kind: "legacy", rows: rows.map(toRow) };
-  } catch (error) {
-    throw new MigrateError(
-      "TRACKING_TABLE_INVALID",
-      `The table ${TRACKING_TABLE} exists but lacks the columns version, name and applied_at (${(error as Error).message}). It was not made by st44-migrate or by migration 000; rename it (ALTER TABLE ${TRACKING_TABLE} RENAME TO ${TRACKING_TABLE}_old) and run st44-migrate again.`,
-      { cause: error },
-    );
+  const { shape, columns } = await inspectTrackingTable(db);
+  switch (shape) {
+    case "missing":
+      return { kind: "missing", rows: [] };
+    case "legacy":
+      return { kind: "legacy", rows: (await db.unsafe<RowShape[]>(READ_LEGACY_TABLE)).map(toRow) };
+    case "ready":
+      // Another runner created or adopted it since the first read (or that read failed for another reason,
+      // which a second read reports again).
+      return { kind: "ready", rows: (await db.unsafe<RowShape[]>(READ_TRACKING_TABLE)).map(toRow) };
+    case "invalid":
+      throw new MigrateError(
+        "TRACKING_TABLE_INVALID",
+        `The table ${TRACKING_TABLE} exists but lacks the columns version, name and applied_at (it has ${columns.join(", ")}). It was not made by st44-migrate or by migration 000; rename it (ALTER TABLE ${TRACKING_TABLE} RENAME TO ${TRACKING_TABLE}_old) and run st44-migrate again.`,
+        { cause: firstError },
+      );
   }
 }
 
@@ -123,22 +140,14 @@ const ADOPT_TRACKING_TABLE = `
 
 /**
  * Creates the tracking table in its final shape, or adopts the legacy one in
- * place, keeping every row. Idempotent; run under the migration lock, in
- * one transaction.
+ * place, keeping every row, in one transaction. Idempotent. `lockSql` runs
+ * first in that transaction: the transaction-level migration lock behind a
+ * pooler, where the session lock is not held.
  */
-export async function ensureTrackingTable(
-  db: postgres.ReservedSql<Record<string, never>>,
-  kind: "missing" | "legacy",
-  transactionLockWaitMs: number | null,
-): Promise<void> {
-  // Behind a pooler (transaction mode) the session lock is not held: serialise creation with a transaction-level one.
-  const lock =
-    transactionLockWaitMs === null
-      ? ""
-      : `set local lock_timeout = ${Math.max(1, Math.round(transactionLockWaitMs))}; select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY});`;
+export async function ensureTrackingTable(db: Reserved, kind: "missing" | "legacy", lockSql: string): Promise<void> {
   try {
     // A runner behind a pooler may have created it meanwhile: create-if-missing, then adopt-if-needed is safe either way.
-    await db.unsafe(`begin; ${lock} ${kind === "missing" ? CREATE_TRACKING_TABLE : ADOPT_TRACKING_TABLE} commit;`);
+    await db.unsafe(`begin; ${lockSql ? `${lockSql};` : ""} ${kind === "missing" ? CREATE_TRACKING_TABLE : ADOPT_TRACKING_TABLE} commit;`);
   } catch (error) {
     await failedCreation(db, error);
     throw error;
@@ -146,7 +155,7 @@ export async function ensureTrackingTable(
 }
 
 /** After a failed create or adopt: rolls back, and turns a missing privilege into its fix-it error. */
-async function failedCreation(db: postgres.ReservedSql<Record<string, never>>, error: unknown): Promise<void> {
+async function failedCreation(db: Reserved, error: unknown): Promise<void> {
   await db.unsafe("rollback").catch(() => {});
   if ((error as { code?: string }).code === "42501") throw permissionDenied(error, "create");
 }
@@ -157,22 +166,102 @@ async function failedCreation(db: postgres.ReservedSql<Record<string, never>>, e
  * one round trip. A table of another shape that appeared meanwhile makes the
  * read fail; then it is read as readTracking does, and adopted by the caller.
  */
-export async function createAndReadTracking(db: postgres.ReservedSql<Record<string, never>>): Promise<TrackingState> {
+export async function createAndReadTracking(db: Reserved): Promise<TrackingState> {
   try {
     const results = await db.unsafe(`begin; ${CREATE_TRACKING_TABLE} commit; ${READ_TRACKING_TABLE}`);
     return { kind: "ready", rows: lastRowSet<RowShape>(results).map(toRow) };
   } catch (error) {
     await failedCreation(db, error);
-    if ((error as { code?: string }).code !== "42703") throw error;
     return readTracking(db);
   }
 }
-
-/** SQL expression giving a version's key (digits without leading zeros), as versionKey() does. */
-export const VERSION_KEY_SQL = "coalesce(nullif(ltrim(btrim(version), '0'), ''), '0')";
 
 /** The down SQL stored with each row (for migrations this build does not embed). */
 export async function readStoredDown(db: Queryable): Promise<Map<string, string | null>> {
   const rows = await db.unsafe<{ version: string; down_sql: string | null }[]>(`select version, down_sql from ${TRACKING_TABLE}`);
   return new Map(rows.map((row) => [row.version.trim(), row.down_sql]));
+}
+
+/** Whether a row for `key` exists: behind a pooler another runner may have applied it while we waited. */
+export async function isRecorded(db: Queryable, key: string): Promise<boolean> {
+  const [row] = await db.unsafe<{ n: number }[]>(`select count(*)::int as n from ${TRACKING_TABLE} where ${VERSION_KEY_SQL} = $1`, [key]);
+  return (row?.n ?? 0) > 0;
+}
+
+/** A value as an SQL literal (standard_conforming_strings on; NUL bytes were refused at parse time). */
+function literal(value: string | number | null): string {
+  if (value === null) return "null";
+  if (typeof value === "number") return String(Math.trunc(value));
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/**
+ * A legacy file may write its own row for its version, spelled differently
+ * ('46' for 046), inside the migration's transaction: ours replaces it. Only
+ * files that name the table pay for the delete.
+ */
+function replacesOwnRowSql(migration: Migration): string[] {
+  return /schema_migrations/i.test(migration.up) ? [`delete from ${TRACKING_TABLE} where ${VERSION_KEY_SQL} = ${literal(migration.key)}`] : [];
+}
+
+/**
+ * Statements that write a migration's row, as literals (sent in the same
+ * simple-protocol query as the migration), only while `guard` holds. The row
+ * comes back (RETURNING): none means the guard failed. The duration is
+ * measured from `startedSetting`, set when the transaction began.
+ */
+export function recordAppliedSql(migration: Migration, runner: string, guard: string, startedSetting: string): string[] {
+  return [
+    ...replacesOwnRowSql(migration),
+    `insert into ${TRACKING_TABLE} (version, name, applied_at, checksum, duration_ms, runner, down_sql)
+     select ${literal(migration.version)}, ${literal(migration.name)}, now(), ${literal(migration.checksum)},
+            (extract(epoch from clock_timestamp() - current_setting('${startedSetting}')::timestamptz) * 1000)::int,
+            ${literal(runner)}, ${literal(migration.down)}
+      where ${guard}
+     returning 1 as recorded`,
+  ];
+}
+
+/** Whether the statements of recordAppliedSql wrote the row (their results, or a larger query's that ends with them). */
+export function rowWasRecorded(results: unknown): boolean {
+  return lastRowSet(results).length === 1;
+}
+
+/** Writes a migration's row after its statements ran outside a transaction (transaction:false). */
+export async function recordApplied(db: Reserved, migration: Migration, durationMs: number, runner: string): Promise<void> {
+  for (const statement of replacesOwnRowSql(migration)) await db.unsafe(statement);
+  await db.unsafe(
+    `insert into ${TRACKING_TABLE} (version, name, applied_at, checksum, duration_ms, runner, down_sql)
+     values ($1, $2, now(), $3, $4, $5, $6)`,
+    [migration.version, migration.name, migration.checksum, durationMs, runner, migration.down],
+  );
+}
+
+/** Removes a migration's row (down). */
+export async function forgetRow(db: Queryable, key: string): Promise<void> {
+  await db.unsafe(`delete from ${TRACKING_TABLE} where ${VERSION_KEY_SQL} = $1`, [key]);
+}
+
+/** Rows for migrations recorded as applied without running them (baseline), each with a history entry. */
+export async function recordBaselineRows(db: Queryable, migrations: readonly Migration[], runner: string): Promise<void> {
+  for (const migration of migrations) {
+    await db.unsafe(
+      `insert into ${TRACKING_TABLE} (version, name, applied_at, checksum, duration_ms, runner, down_sql, history)
+       values ($1, $2, now(), $3, null, $4, $5, jsonb_build_array($6::jsonb || jsonb_build_object('at', now(), 'by', current_user)))`,
+      // jsonb parameters take objects: postgres.js serialises by the type the server infers.
+      [migration.version, migration.name, migration.checksum, runner, migration.down, { action: "baseline", runner } as never],
+    );
+  }
+}
+
+/** Accepts a file's current text for an applied migration, keeping the old checksum in the row's history. */
+export async function recordRepairRow(db: Queryable, migration: Migration, previousChecksum: string | null, runner: string): Promise<void> {
+  const event = { action: "repair", runner, from_checksum: previousChecksum, to_checksum: migration.checksum } as never;
+  await db.unsafe(
+    `update ${TRACKING_TABLE}
+        set checksum = $2, down_sql = $3,
+            history = coalesce(history, '[]'::jsonb) || jsonb_build_array($4::jsonb || jsonb_build_object('at', now(), 'by', current_user))
+      where ${VERSION_KEY_SQL} = $1`,
+    [migration.key, migration.checksum, migration.down, event],
+  );
 }

@@ -1,10 +1,11 @@
 import { defineCommand } from "citty";
 import { buildInfo } from "../../build-info.ts";
 import { ExitCode, MigrateError, isMigrateError } from "../../core/errors.ts";
+import { reportError } from "../report-error.ts";
 import { execApplication, resolveExecutable } from "../../exec.ts";
-import { type UpResult, migrateUp, startReadingTracking } from "../../migrator.ts";
+import { migrateUp } from "../../migrator.ts";
 import { applyArgs } from "../args.ts";
-import { createContext, loadMigrations, openDatabase } from "../context.ts";
+import { createContext, withMigrator } from "../context.ts";
 import { stringSetting } from "../../config.ts";
 
 /**
@@ -36,30 +37,25 @@ export default defineCommand({
       throw new MigrateError("USAGE", `--on-error (or MIGRATE_ON_ERROR) must be fail or start, not "${onError}".`);
     }
     const started = performance.now();
-    const db = openDatabase(context, args, { interruptible: true });
-    // Connecting is mostly waiting for the server: read and parse the files meanwhile.
-    const startedRead = startReadingTracking(db.migrator);
-    const migrations = await loadMigrations(context).catch(async (error: unknown) => {
-      startedRead.cancel();
-      await db.close({ exiting: true });
-      throw error;
-    });
-    let result: UpResult | null = null;
-    try {
-      result = await migrateUp({ ...db.migrator, migrations, startedRead });
-    } catch (error) {
-      // Usage errors and an operator's SIGTERM never start the application.
-      if (onError === "fail" || (isMigrateError(error) && (error.exitCode === ExitCode.usage || error.code === "INTERRUPTED"))) throw error;
-      const failure = isMigrateError(error) ? error : new MigrateError("INTERNAL", String(error));
-      context.log.error([`[${failure.code}] ${failure.message}`, ...failure.details].join("\n"), { event: "error", code: failure.code });
-      context.log.warn(`STARTING ${command[0]} ANYWAY (--on-error start): THE DATABASE SCHEMA IS BEHIND THIS BUILD (expects ${migrations.at(-1)?.version ?? "none"})`, {
-        event: "schema_behind",
-        expected_latest: migrations.at(-1)?.version ?? null,
-      });
-    } finally {
-      // Close before exec: the connections must not leak into the application.
-      await db.close();
-    }
+    const { result, migrations } = await withMigrator(
+      args,
+      async (_context, options) => {
+        try {
+          return { result: await migrateUp(options), migrations: options.migrations };
+        } catch (error) {
+          // Usage errors and an operator's SIGTERM never start the application.
+          if (onError === "fail" || (isMigrateError(error) && (error.exitCode === ExitCode.usage || error.code === "INTERRUPTED"))) throw error;
+          reportError(error, context.log);
+          context.log.warn(`STARTING ${command[0]} ANYWAY (--on-error start): THE DATABASE SCHEMA IS BEHIND THIS BUILD (expects ${options.migrations.at(-1)?.version ?? "none"})`, {
+            event: "schema_behind",
+            expected_latest: options.migrations.at(-1)?.version ?? null,
+          });
+          return { result: null, migrations: options.migrations };
+        }
+      },
+      { interruptible: true, beforeExec: true },
+      context,
+    );
     const durationMs = Math.round(performance.now() - started);
     const plan = result?.plan;
     context.log.info(

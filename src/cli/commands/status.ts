@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { MigrateError } from "../../core/errors.ts";
 import { waitAndReadPlan } from "../../migrator.ts";
-import { statusDocument, statusTable } from "../../status-report.ts";
+import { checksumMismatchError } from "../../core/findings.ts";
+import { statusDocument, statusTable } from "../../core/status-report.ts";
 import { connectionArgs, jsonArg } from "../args.ts";
 import { withMigrator } from "../context.ts";
 import { writeStdout } from "../../output.ts";
@@ -21,7 +22,7 @@ export default defineCommand({
     writeStdout(args.json ? `${JSON.stringify(statusDocument(plan), null, 2)}\n` : statusTable(plan));
     if (args["exit-code"]) {
       if (plan.changed.length > 0) {
-        throw new MigrateError("CHECKSUM_MISMATCH", `${plan.changed.length} applied migration(s) were changed since they were applied: ${plan.changed.map((entry) => entry.version).join(", ")}. Restore the files, or accept a harmless edit with st44-migrate repair.`);
+        throw checksumMismatchError(plan.changed);
       }
       if (plan.pending.length > 0) {
         throw new MigrateError("PENDING_MIGRATIONS", `${plan.pending.length} migration(s) pending: ${plan.pending.map((migration) => migration.version).join(", ")}. Run st44-migrate up.`);

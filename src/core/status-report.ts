@@ -1,7 +1,7 @@
-import type { Plan } from "./core/plan.ts";
+import type { Plan } from "./plan.ts";
 
-/** The machine-readable status (status --json, and the base of the health document). */
-export function statusDocument(plan: Plan) {
+/** Which versions are in which state: the `migrations` part of the health document, and the head of status --json. */
+export function migrationSummary(plan: Plan) {
   return {
     applied: plan.applied.map((entry) => entry.version),
     pending: plan.pending.map((migration) => migration.version),
@@ -9,6 +9,13 @@ export function statusDocument(plan: Plan) {
     expected_latest: plan.latestKnown,
     changed: plan.changed.map((entry) => entry.version),
     unknown: plan.unknown.map((entry) => entry.version),
+  };
+}
+
+/** The machine-readable status (status --json). */
+export function statusDocument(plan: Plan) {
+  return {
+    ...migrationSummary(plan),
     migrations: plan.entries.map((entry) => ({
       version: entry.version,
       name: entry.name,

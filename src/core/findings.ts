@@ -1,0 +1,116 @@
+import { MigrateError } from "./errors.ts";
+import type { Plan, PlanEntry } from "./plan.ts";
+
+/**
+ * "What is wrong with this database, for this build", decided once: up, plan,
+ * run, status, verify and the health check all read the same findings.
+ */
+export type FindingKind = "changed" | "unknown" | "pending" | "out-of-order" | "missing-table";
+
+/** error: the database cannot be trusted by this build; warning: it works, but someone should look. */
+export type Severity = "error" | "warning";
+
+export interface Finding {
+  readonly kind: FindingKind;
+  /** The version or table the finding is about. */
+  readonly subject: string;
+  readonly severity: Severity;
+  /** One line, with the fix. */
+  readonly message: string;
+}
+
+const short = (checksum: string | null | undefined) => (checksum ? `${checksum.slice(0, 12)}…` : "?");
+
+/** The findings of a plan: changed, unknown, pending and out-of-order migrations, in that order. */
+export function planFindings(plan: Plan): Finding[] {
+  return [
+    ...plan.changed.map((entry) => ({
+      kind: "changed" as const,
+      subject: entry.version,
+      severity: "error" as const,
+      message: `${entry.migration?.fileName ?? entry.version}: applied with checksum ${short(entry.row?.checksum)}, the file now has ${short(entry.migration?.checksum)} (restore the file, or st44-migrate repair --accept ${entry.version} if the edit is harmless)`,
+    })),
+    ...plan.unknown.map((entry) => ({
+      kind: "unknown" as const,
+      subject: entry.version,
+      severity: "warning" as const,
+      message: `${entry.version} (${entry.name}): applied, but this build does not know it (${entry.row?.hasDown ? "can be rolled back with down --to-known" : "has no stored down SQL"})`,
+    })),
+    ...plan.pending.map((migration) => ({
+      kind: "pending" as const,
+      subject: migration.version,
+      severity: "error" as const,
+      message: `${migration.fileName}: not applied (st44-migrate up)`,
+    })),
+    ...plan.outOfOrder.map((migration) => ({
+      kind: "out-of-order" as const,
+      subject: migration.version,
+      severity: "warning" as const,
+      message: `${migration.fileName} is older than the latest applied migration (${plan.latestApplied}); applying it out of order`,
+    })),
+  ];
+}
+
+export function missingTableFindings(tables: readonly string[]): Finding[] {
+  return tables.map((name) => ({
+    kind: "missing-table" as const,
+    subject: name,
+    severity: "error" as const,
+    message: `table ${name}: the migrations create it but it does not exist`,
+  }));
+}
+
+export function ofKind(findings: readonly Finding[], kind: FindingKind): Finding[] {
+  return findings.filter((finding) => finding.kind === kind);
+}
+
+/** The refusal for applied migrations whose files were edited (up, plan, run and status --exit-code alike). */
+export function checksumMismatchError(changed: readonly PlanEntry[]): MigrateError {
+  return new MigrateError(
+    "CHECKSUM_MISMATCH",
+    `${changed.length} applied migration(s) differ from the files of this build: ${changed.map((entry) => entry.migration?.fileName ?? entry.version).join(", ")}. An applied migration must not be edited: restore the file as it was applied and put the change in a new migration. If the edit is harmless (a comment, line endings), accept it with st44-migrate repair --accept VERSION. Nothing was applied.`,
+    { details: changed.map((entry) => `  ${entry.version}: database ${entry.row?.checksum ?? "?"} != file ${entry.migration?.checksum ?? "?"}`) },
+  );
+}
+
+function unknownList(unknown: readonly PlanEntry[]): string {
+  return unknown.map((entry) => `${entry.version} (${entry.name})`).join(", ");
+}
+
+export function unknownMigrationsError(unknown: readonly PlanEntry[]): MigrateError {
+  return new MigrateError(
+    "UNKNOWN_MIGRATIONS",
+    `The database has migrations this build does not know: ${unknownList(unknown)}. It was migrated by a newer release; deploy that release, or roll those migrations back with it, or pass --on-unknown warn to go on anyway. Nothing was applied.`,
+  );
+}
+
+/** The warning logged when a run goes on despite unknown migrations. */
+export function unknownMigrationsWarning(unknown: readonly PlanEntry[]): string {
+  return `the database has migrations this build does not know: ${unknownList(unknown)} (a newer release migrated it; continuing)`;
+}
+
+/** Why writing must not start: an edited applied migration, or unknown ones when --on-unknown fail. Null when it may. */
+export function refusalToApply(plan: Plan, onUnknown: "warn" | "fail"): MigrateError | null {
+  if (plan.changed.length > 0) return checksumMismatchError(plan.changed);
+  if (plan.unknown.length > 0 && onUnknown === "fail") return unknownMigrationsError(plan.unknown);
+  return null;
+}
+
+/**
+ * One reason per kind of finding, for the health document: what makes it
+ * unhealthy first, then what only degrades it.
+ */
+export function healthReasons(findings: readonly Finding[]): { unhealthy: string[]; degraded: string[] } {
+  const versions = (kind: FindingKind) => ofKind(findings, kind).map((finding) => finding.subject);
+  const unhealthy: string[] = [];
+  const degraded: string[] = [];
+  const pending = versions("pending");
+  const changed = versions("changed");
+  const missing = versions("missing-table");
+  const unknown = versions("unknown");
+  if (pending.length > 0) unhealthy.push(`${pending.length} migration(s) pending: ${pending.join(", ")}`);
+  if (changed.length > 0) unhealthy.push(`applied migration(s) differ from this build: ${changed.join(", ")}`);
+  if (missing.length > 0) unhealthy.push(`missing table(s): ${missing.join(", ")}`);
+  if (unknown.length > 0) degraded.push(`the database has migration(s) this build does not know: ${unknown.join(", ")}`);
+  return { unhealthy, degraded };
+}

@@ -1,0 +1,151 @@
+import { MigrateError } from "../core/errors.ts";
+import type { Logger } from "../log.ts";
+import { type Reserved, type Sql, isConnectionFailure } from "./connection.ts";
+import { type LockMode, lockTimeoutSql, takeTransactionLock, tryMigrationLockSql } from "./lock.ts";
+
+/** The connection that migrates, and what every step needs to know about the run. */
+export interface MigrationSession {
+  readonly db: Reserved;
+  /** The backend behind `db`, for the blocker watcher (behind a pooler each transaction reads its own). */
+  readonly backendPid: number;
+  /** The pool, for a second connection that watches who blocks the migration. */
+  readonly pool: Sql;
+  readonly lockMode: LockMode;
+  readonly lockTimeoutMs: number;
+  readonly statementTimeoutMs: number;
+  /** How long a transaction-level lock may be waited for (transaction mode). */
+  readonly lockWaitMs: number;
+  /** client_connection_check_interval exists from PostgreSQL 14 on. */
+  readonly checksClientConnection: boolean;
+  /** "st44-migrate 0.1.0 (abc1234) on host", stored with each row. */
+  readonly runner: string;
+  readonly log: Logger;
+  readonly signal?: AbortSignal;
+  /**
+   * Set when the server ended the connection: its transaction is rolled back
+   * and its session lock gone, and nothing more may be sent on it
+   * (postgres.js 3.4.9 throws from a timer when a write meets the closed socket).
+   */
+  readonly connection: { lost: boolean };
+}
+
+/** What one query learns about the migrating session before anything is written. */
+export interface SessionProbe {
+  readonly port: number | null;
+  readonly pid: number;
+  /** Whether the probe took the session lock already: null when it did not try (transaction mode, or a pooler). */
+  readonly locked: boolean | null;
+  readonly version: number;
+  readonly canCreate: boolean;
+  readonly role: string;
+  readonly schema: string | null;
+}
+
+/**
+ * Learns about the session and, where the session lock is the right one,
+ * tries to take it, in one round trip: the server compares the ports itself
+ * (as chooseLockMode does afterwards), so behind a pooler no session lock is
+ * ever taken.
+ */
+export async function probeSession(db: Reserved, requested: "auto" | LockMode, dialledPort: number): Promise<SessionProbe> {
+  const sessionLock =
+    requested === "session" ? "true" : requested === "transaction" ? "false" : `coalesce(inet_server_port() = ${Math.trunc(dialledPort)}, true)`;
+  const [row] = await db.unsafe<
+    { port: number | null; pid: number; locked: boolean | null; version: number; can_create: boolean; role: string; schema: string | null }[]
+  >(
+    `select inet_server_port() as port, pg_backend_pid() as pid, current_setting('server_version_num')::int as version,
+            has_schema_privilege(coalesce(current_schema(), 'public'), 'CREATE') as can_create, current_user as role, current_schema() as schema,
+            case when ${sessionLock} then ${tryMigrationLockSql} end as locked`,
+  );
+  if (!row) throw new MigrateError("INTERNAL", "The session probe returned no row.");
+  return { port: row.port, pid: row.pid, locked: row.locked, version: row.version, canCreate: row.can_create, role: row.role, schema: row.schema };
+}
+
+/** For `plan`, which takes no lock: only the privileges the probe would report. */
+export async function probeCreateGrant(sql: Sql): Promise<Pick<SessionProbe, "canCreate" | "role" | "schema">> {
+  const [row] = await sql.unsafe<{ can_create: boolean; role: string; schema: string | null }[]>(
+    "select has_schema_privilege(coalesce(current_schema(), 'public'), 'CREATE') as can_create, current_user as role, current_schema() as schema",
+  );
+  if (!row) throw new MigrateError("INTERNAL", "The privilege probe returned no row.");
+  return { canCreate: row.can_create, role: row.role, schema: row.schema };
+}
+
+/**
+ * Behind PgBouncer the server's own port differs from the one we dialled; a
+ * direct connection's does not. In auto mode the probe made that comparison
+ * on the server and tried the session lock only when it held: its answer is
+ * the decision, so the lock taken and the mode chosen cannot disagree.
+ */
+export function chooseLockMode(requested: "auto" | LockMode, probe: SessionProbe, dialledPort: number, log: Logger): LockMode {
+  if (requested !== "auto") return requested;
+  if (probe.locked !== null) return "session";
+  log.info(
+    `the server listens on port ${probe.port} but we connected to ${dialledPort}: a connection pooler (PgBouncer?) is in between, so each migration takes a transaction-level lock instead of one session lock`,
+    { event: "lock_mode", lock_mode: "transaction" },
+  );
+  return "transaction";
+}
+
+export function missingCreateGrant(probe: Pick<SessionProbe, "role" | "schema">): MigrateError {
+  const schema = probe.schema ?? "public";
+  return new MigrateError(
+    "DB_PERMISSION_DENIED",
+    `The database role "${probe.role}" may not create tables in schema ${schema}, which the migrations (and the tracking table) need. Nothing was applied. Run st44-migrate as the role that owns the schema, or grant it: GRANT CREATE ON SCHEMA ${schema} TO "${probe.role}"; (the API can keep a less privileged role: it only needs SELECT on schema_migrations for the health check).`,
+  );
+}
+
+/** ROLLBACK after a failure, unless the connection is gone (the server rolled back already). */
+export async function rollbackAfter(session: MigrationSession, error: unknown): Promise<void> {
+  if (isConnectionFailure(error)) {
+    session.connection.lost = true;
+    return;
+  }
+  await session.db.unsafe("rollback").catch(() => {});
+}
+
+/** Runs one query (one or more statements), cancelling it server-side when the run is aborted (SIGTERM). */
+export async function runCancellable(session: MigrationSession, sql: string): Promise<unknown> {
+  const query = session.db.unsafe(sql);
+  const cancel = (): void => {
+    void query.cancel();
+  };
+  session.signal?.addEventListener("abort", cancel, { once: true });
+  try {
+    return await query;
+  } finally {
+    session.signal?.removeEventListener("abort", cancel);
+  }
+}
+
+/**
+ * BEGIN and this run's settings for the transaction, as one simple-protocol
+ * query text (more statements may follow in the same query).
+ */
+export function beginSql(session: MigrationSession): string {
+  const settings = [
+    lockTimeoutSql(session.lockTimeoutMs),
+    `set local statement_timeout = ${Math.max(0, Math.round(session.statementTimeoutMs))}`,
+    // The tracking row is written with literals (one round trip): they rely on standard strings.
+    "set local standard_conforming_strings = on",
+    // A client that dies (SIGKILL) is noticed within a second even during a long statement, so its lock goes too.
+    ...(session.checksClientConnection ? ["set local client_connection_check_interval = 1000"] : []),
+  ];
+  return `begin; ${settings.join("; ")}`;
+}
+
+/**
+ * Runs `work` in one transaction with the run's settings and, behind a
+ * pooler, the transaction-level migration lock; rolls back on failure.
+ */
+export async function inMigrationTransaction<T>(session: MigrationSession, work: () => Promise<T>): Promise<T> {
+  try {
+    await session.db.unsafe(beginSql(session));
+    if (session.lockMode === "transaction") await takeTransactionLock(session.db, session.lockWaitMs, session.lockTimeoutMs);
+    const result = await work();
+    await session.db.unsafe("commit");
+    return result;
+  } catch (error) {
+    await rollbackAfter(session, error);
+    throw error;
+  }
+}

@@ -1,0 +1,82 @@
+import { MigrateError } from "../core/errors.ts";
+import { planFindings, refusalToApply, unknownMigrationsWarning } from "../core/findings.ts";
+import type { Migration } from "../core/migration-set.ts";
+import { type Plan, planMigrations } from "../core/plan.ts";
+import { type Queryable, waitForDatabase } from "../db/connection.ts";
+import { missingCreateGrant, probeCreateGrant } from "../db/session.ts";
+import { type TrackingState, readTracking } from "../db/tracking.ts";
+import type { LogFields, Logger } from "../log.ts";
+import type { MigratorOptions, ReadState, StartedRead } from "./options.ts";
+
+/**
+ * Waits for the server, then reads the state. The read is the connection
+ * probe: it opens the pool's first connection (postgres.js 3.4.9's reserve()
+ * hangs on a pool that has none yet).
+ */
+export function waitAndReadPlan(options: Pick<MigratorOptions, "sql" | "connection" | "waitMs" | "log" | "migrations" | "startedRead">): Promise<ReadState> {
+  const started = options.startedRead?.take();
+  if (started) return readPlanFrom(started, options.migrations);
+  return waitForDatabase(() => readPlan(options.sql, options.migrations), options.connection, options.waitMs, options.log);
+}
+
+/**
+ * Starts waiting for the server and reading the tracking table now, so that
+ * connecting (the login, a backend starting: most of a no-op run) overlaps
+ * whatever the caller does before it needs the state, such as reading the
+ * migration files.
+ */
+export function startReadingTracking(options: Pick<MigratorOptions, "sql" | "connection" | "waitMs" | "log">): StartedRead {
+  let cancelled = false;
+  const quietOnceCancelled = (type: keyof Logger) => (message: string, fields?: LogFields) => {
+    if (!cancelled) options.log[type](message, fields);
+  };
+  const log: Logger = { info: quietOnceCancelled("info"), success: quietOnceCancelled("success"), warn: quietOnceCancelled("warn"), error: quietOnceCancelled("error"), debug: quietOnceCancelled("debug") };
+  const attempt = (): Promise<TrackingState> => {
+    // A MigrateError ends the wait at once.
+    if (cancelled) return Promise.reject(new MigrateError("INTERNAL", "The read of the tracking table was cancelled."));
+    return readTracking(options.sql);
+  };
+  let read: Promise<TrackingState> | null = waitForDatabase(attempt, options.connection, options.waitMs, log);
+  // Its failure is reported by whoever takes it; nobody does when the files turn out to be broken.
+  read.catch(() => {});
+  return {
+    take() {
+      const taken = read;
+      read = null;
+      return taken;
+    },
+    cancel() {
+      cancelled = true;
+      read = null;
+    },
+  };
+}
+
+/** Reads the tracking table and compares it with the migrations; writes nothing. */
+export function readPlan(db: Queryable, migrations: readonly Migration[]): Promise<ReadState> {
+  return readPlanFrom(readTracking(db), migrations);
+}
+
+export async function readPlanFrom(reading: Promise<TrackingState>, migrations: readonly Migration[]): Promise<ReadState> {
+  const tracking = await reading;
+  return { plan: planMigrations(migrations, tracking.rows), tracking };
+}
+
+/** Refuses, before anything is written, when files and database disagree; warns about what it lets through. */
+export function assertConsistent(plan: Plan, onUnknown: "warn" | "fail", log: Logger): void {
+  const refusal = refusalToApply(plan, onUnknown);
+  if (refusal) throw refusal;
+  if (plan.unknown.length > 0) {
+    log.warn(unknownMigrationsWarning(plan.unknown), { event: "unknown_migrations", unknown: plan.unknown.map((entry) => entry.version) });
+  }
+  for (const finding of planFindings(plan)) {
+    if (finding.kind === "out-of-order") log.warn(finding.message, { event: "out_of_order", version: finding.subject });
+  }
+}
+
+/** plan refuses, as up would, when the role may not create what the pending migrations create. */
+export async function assertCanApply(options: Pick<MigratorOptions, "sql">, plan: Plan): Promise<void> {
+  if (plan.pending.length === 0) return;
+  const probe = await probeCreateGrant(options.sql);
+  if (!probe.canCreate) throw missingCreateGrant(probe);
+}

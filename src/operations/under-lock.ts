@@ -1,0 +1,89 @@
+import { buildInfo, hostName } from "../build-info.ts";
+import { interruptedError } from "../core/interrupt.ts";
+import { type Plan, planMigrations } from "../core/plan.ts";
+import type { Reserved } from "../db/connection.ts";
+import { acquireMigrationLock, lockTimeoutSql, releaseMigrationLock, transactionLockSql } from "../db/lock.ts";
+import { type MigrationSession, type SessionProbe, chooseLockMode, missingCreateGrant, probeSession } from "../db/session.ts";
+import { createAndReadTracking, ensureTrackingTable } from "../db/tracking.ts";
+import type { MigratorOptions, ReadState } from "./options.ts";
+import { readPlan, readPlanFrom, waitAndReadPlan } from "./read-plan.ts";
+
+export interface Locked {
+  readonly session: MigrationSession;
+  /** The state read under the lock: another runner may have changed it while we waited. */
+  readonly plan: Plan;
+}
+
+/**
+ * The step every writing operation shares: on a dedicated connection, learn
+ * the session and take the migration lock (one session lock, or one per
+ * transaction behind a pooler), create or adopt the tracking table, read
+ * the state again under the lock, run `work`, and release the lock.
+ * `first` is the state read before, if the caller already read it; without
+ * it, it is read here (that read also opens the pool's first connection).
+ */
+export async function underMigrationLock<T>(options: MigratorOptions, work: (locked: Locked) => Promise<T>, first?: ReadState): Promise<T> {
+  const seen = first ?? (await waitAndReadPlan(options));
+  const signal = options.interruptSignal?.();
+  if (signal?.aborted) throw interruptedError(signal);
+  const db = (await options.sql.reserve()) as Reserved;
+  const connection = { lost: false };
+  let holdsSessionLock = false;
+  try {
+    const requested = options.lockMode ?? "auto";
+    const probe = await probeSession(db, requested, options.connection.port);
+    holdsSessionLock = probe.locked === true;
+    const lockMode = chooseLockMode(requested, probe, options.connection.port, options.log);
+    const session: MigrationSession = {
+      db,
+      backendPid: probe.pid,
+      pool: options.sql,
+      lockMode,
+      lockTimeoutMs: options.lockTimeoutMs ?? 10_000,
+      statementTimeoutMs: options.statementTimeoutMs ?? 0,
+      lockWaitMs: options.lockWaitMs,
+      checksClientConnection: probe.version >= 140000,
+      runner: `st44-migrate ${buildInfo.version} (${buildInfo.commit}) on ${hostName()}`,
+      log: options.log,
+      signal,
+      connection,
+    };
+    if (lockMode === "session" && !holdsSessionLock) {
+      await acquireMigrationLock(db, options.lockWaitMs, options.log, signal);
+      holdsSessionLock = true;
+    }
+    const plan = await readUnderLock(options, session, probe, seen);
+    return await work({ session, plan });
+  } finally {
+    // A lost connection took its session lock with it.
+    if (holdsSessionLock && !connection.lost) await releaseMigrationLock(db).catch(() => {});
+    db.release();
+  }
+}
+
+/** Reads the state again under the lock, creating or adopting the tracking table on the way. */
+async function readUnderLock(options: MigratorOptions, session: MigrationSession, probe: SessionProbe, seen: ReadState): Promise<Plan> {
+  const { db, lockMode } = session;
+  const { migrations } = options;
+  // A missing table seen before the lock is created and read in one round trip.
+  const before =
+    seen.tracking.kind === "missing" && lockMode === "session" && probe.canCreate
+      ? await readPlanFrom(createAndReadTracking(db), migrations)
+      : await readPlan(db, migrations);
+  let plan = before.plan;
+  if (before.tracking.kind !== "ready") {
+    if (before.tracking.kind === "missing" && !probe.canCreate) throw missingCreateGrant(probe);
+    if (before.tracking.kind === "legacy") {
+      options.log.info(`adopting the existing schema_migrations table (${before.tracking.rows.length} rows kept)`, {
+        event: "adopt_tracking_table",
+        rows: before.tracking.rows.length,
+      });
+    }
+    const lockSql = lockMode === "transaction" ? transactionLockSql(session.lockWaitMs, session.lockTimeoutMs) : lockTimeoutSql(session.lockTimeoutMs);
+    await ensureTrackingTable(db, before.tracking.kind, lockSql);
+    // Under the session lock nobody else writes the table: its rows are those read before creating or adopting it.
+    plan = lockMode === "session" ? planMigrations(migrations, before.tracking.rows) : (await readPlan(db, migrations)).plan;
+  }
+  if (plan.pending.length > 0 && !probe.canCreate) throw missingCreateGrant(probe);
+  return plan;
+}
