@@ -1,10 +1,9 @@
 import { beforeEach, describe, expect, test } from "bun:test";
-import { resolveConnection } from "../../src/config.ts";
 import { MigrateError } from "../../src/core/errors.ts";
 import { MIGRATION_LOCK_KEY } from "../../src/db/lock.ts";
 import { type MigratorOptions, baselineTo, migrateDown, repairChecksum, verifyDatabase } from "../../src/migrator.ts";
 import { type TestDatabase, type TestSql, freshDatabases, tablesOf } from "../support/database.ts";
-import { migrationsFrom, recordingLogger, runnerClient, seedMigrations, up } from "../support/migrator.ts";
+import { migrationsFrom, recordingLogger, runnerClient, seedMigrations, up, withOptions as withOptionsOn } from "../support/migrator.ts";
 import type { Migration } from "../../src/core/migration-set.ts";
 
 let db: TestDatabase;
@@ -14,13 +13,8 @@ beforeEach(async () => {
 });
 
 /** Runs `work` with migrator options on its own client. */
-async function withOptions<T>(migrations: readonly Migration[], work: (options: MigratorOptions) => Promise<T>): Promise<T> {
-  const sql = runnerClient(db.url);
-  try {
-    return await work({ sql, connection: resolveConnection({ url: db.url }, {}), migrations, log: recordingLogger(), waitMs: 0, lockWaitMs: 30_000 });
-  } finally {
-    await sql.end({ timeout: 1 });
-  }
+function withOptions<T>(migrations: readonly Migration[], work: (options: MigratorOptions) => Promise<T>): Promise<T> {
+  return withOptionsOn(db.url, migrations, work);
 }
 
 /** Everything the migrations define in schema public, except the runner's own table. */

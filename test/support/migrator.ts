@@ -21,30 +21,36 @@ export function runnerClient(url: string): Sql {
   return createClient(resolveConnection({ url }, {}));
 }
 
-/** One `up` with its own client, closed afterwards. */
-export async function up(
-  url: string,
-  migrations: readonly Migration[],
-  options: Partial<Omit<MigratorOptions, "sql" | "connection" | "migrations">> = {},
-): Promise<UpResult> {
+type Overrides = Partial<Omit<MigratorOptions, "sql" | "connection" | "migrations">>;
+
+/** The options every test of an operation uses, with one set of defaults: no wait, a 30 s lock wait. */
+export function migratorOptions(url: string, sql: Sql, migrations: readonly Migration[], overrides: Overrides = {}): MigratorOptions {
+  return {
+    connection: resolveConnection({ url }, {}),
+    log: recordingLogger(),
+    waitMs: 0,
+    lockWaitMs: 30_000,
+    onUnknown: "warn",
+    lockTimeoutMs: 10_000,
+    ...overrides,
+    sql,
+    migrations,
+  };
+}
+
+/** Runs `work` with migrator options on a client of its own, closed afterwards. */
+export async function withOptions<T>(url: string, migrations: readonly Migration[], work: (options: MigratorOptions) => Promise<T>, overrides: Overrides = {}): Promise<T> {
   const sql = runnerClient(url);
   try {
-    return await migrateUp({
-      sql,
-      connection: resolveConnection({ url }, {}),
-      migrations,
-      log: options.log ?? recordingLogger(),
-      waitMs: options.waitMs ?? 0,
-      lockWaitMs: options.lockWaitMs ?? 30_000,
-      onUnknown: options.onUnknown ?? "warn",
-      lockTimeoutMs: options.lockTimeoutMs ?? 10_000,
-      lockRetries: options.lockRetries,
-      lockMode: options.lockMode,
-      interruptSignal: options.interruptSignal,
-    });
+    return await work(migratorOptions(url, sql, migrations, overrides));
   } finally {
     await sql.end({ timeout: 1 });
   }
+}
+
+/** One `up` with its own client, closed afterwards. */
+export function up(url: string, migrations: readonly Migration[], options: Overrides = {}): Promise<UpResult> {
+  return withOptions(url, migrations, migrateUp, options);
 }
 
 /** The migrations built into this build (the seed set), as the binary has them. */

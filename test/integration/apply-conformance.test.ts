@@ -1,0 +1,92 @@
+/**
+ * The conformance suite every apply strategy must pass (as golang-migrate
+ * runs one suite over every driver): the one-query apply under the session
+ * lock, the stepwise apply under a transaction-level lock (behind a pooler),
+ * and statement by statement (transaction:false). Each case states what a
+ * user may rely on whichever path their migration takes.
+ */
+import { beforeEach, describe, expect, test } from "bun:test";
+import { MigrateError } from "../../src/core/errors.ts";
+import type { LockMode } from "../../src/db/lock.ts";
+import { type TestDatabase, freshDatabases } from "../support/database.ts";
+import { migrationsFrom, up } from "../support/migrator.ts";
+
+interface Strategy {
+  readonly name: string;
+  readonly lockMode: LockMode;
+  /** The up marker that selects the path. */
+  readonly marker: string;
+  readonly transactional: boolean;
+}
+
+const STRATEGIES: readonly Strategy[] = [
+  { name: "one query under the session lock", lockMode: "session", marker: "-- migrate:up", transactional: true },
+  { name: "stepwise under a transaction-level lock", lockMode: "transaction", marker: "-- migrate:up", transactional: true },
+  { name: "statement by statement (transaction:false)", lockMode: "session", marker: "-- migrate:up transaction:false", transactional: false },
+];
+
+let db: TestDatabase;
+const freshDatabase = freshDatabases("conform");
+beforeEach(async () => {
+  db = await freshDatabase();
+});
+
+async function failure(promise: Promise<unknown>): Promise<MigrateError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(MigrateError);
+    return error as MigrateError;
+  }
+  throw new Error("expected the apply to fail");
+}
+
+for (const strategy of STRATEGIES) {
+  describe(`apply strategy: ${strategy.name}`, () => {
+    const file = (body: string, down = "drop table if exists t;") => `${strategy.marker}\n${body}\n-- migrate:down\n${down}\n`;
+
+    test("applies once and records the row: checksum, duration, runner and the down SQL", async () => {
+      const migrations = migrationsFrom({ "001_t.sql": file("create table t (id int);\ninsert into t values (1);") });
+      const first = await up(db.url, migrations, { lockMode: strategy.lockMode });
+      expect(first.applied.map((applied) => applied.version)).toEqual(["001"]);
+      const rows = await db.sql<{ version: string; checksum: string; duration_ms: number | null; runner: string; down_sql: string }[]>`
+        select version, checksum, duration_ms, runner, down_sql from schema_migrations`;
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ version: "001", checksum: migrations[0]?.checksum, down_sql: "drop table if exists t;\n" });
+      expect(rows[0]?.duration_ms).toBeGreaterThanOrEqual(0);
+      expect(rows[0]?.runner).toStartWith("st44-migrate ");
+      const second = await up(db.url, migrations, { lockMode: strategy.lockMode });
+      expect(second.applied).toEqual([]);
+      expect(await db.sql`select * from t`).toHaveLength(1);
+    });
+
+    test("a failing statement is reported at its line and column, and the migration is not recorded", async () => {
+      const migrations = migrationsFrom({ "001_t.sql": file("create table t (id int);\nselect 1 from no_such_table;") });
+      const error = await failure(up(db.url, migrations, { lockMode: strategy.lockMode }));
+      expect(error.code).toBe("MIGRATION_FAILED");
+      expect(error.message).toContain("001_t.sql failed at line 3, column 15");
+      expect(error.details[0]).toBe("  --> 001_t.sql:3:15");
+      expect(await db.sql`select * from schema_migrations`).toHaveLength(0);
+      const [kept] = await db.sql<{ exists: boolean }[]>`select to_regclass('t') is not null as exists`;
+      // Only statement by statement keeps what ran before the failing statement.
+      expect(kept?.exists).toBe(!strategy.transactional);
+    });
+
+    test("a legacy file that registers itself ('46' for 046) ends with exactly one row, ours", async () => {
+      const migrations = migrationsFrom({
+        "046_legacy.sql": file("create table t (id int);\ninsert into schema_migrations (version, name) values ('46', 'legacy');"),
+      });
+      await db.sql`create table schema_migrations (version varchar(255) primary key, name varchar(255) not null, applied_at timestamptz not null default now())`;
+      await up(db.url, migrations, { lockMode: strategy.lockMode });
+      const rows = await db.sql<{ version: string; checksum: string | null }[]>`select version, checksum from schema_migrations`;
+      expect([...rows]).toEqual([{ version: "046", checksum: migrations[0]!.checksum }]);
+    });
+
+    test("the statements run with the run's lock_timeout", async () => {
+      const migrations = migrationsFrom({ "001_t.sql": file("create table t as select current_setting('lock_timeout') as value;") });
+      await up(db.url, migrations, { lockMode: strategy.lockMode, lockTimeoutMs: 4321 });
+      const [row] = await db.sql<{ value: string }[]>`select value from t`;
+      expect(row?.value).toBe("4321ms");
+    });
+  });
+}
