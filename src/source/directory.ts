@@ -1,7 +1,8 @@
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { MigrateError } from "../core/errors.ts";
-import { type MigrationFile, looksLikeMigration } from "../core/migration-set.ts";
+import { looksLikeMigration } from "../core/migration-name.ts";
+import type { MigrationFile } from "../core/migration-set.ts";
 import type { MigrationSource } from "./types.ts";
 
 /** Reads `*.sql` from one directory (not recursive); other files are ignored. */

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { defineCommand } from "citty";
 import { stringSetting } from "../../config.ts";
 import { MigrateError } from "../../core/errors.ts";
-import { nextMigrationFileName } from "../../core/migration-set.ts";
+import { nextMigrationFileName } from "../../core/migration-name.ts";
 import { directorySource } from "../../source/directory.ts";
 import { writeStdout } from "../../output.ts";
 
