@@ -1,6 +1,6 @@
 import { checksumOf } from "./checksum.ts";
 import { MigrateError } from "./errors.ts";
-import { type MigrationOptions, normaliseText, parseMigrationText } from "./migration-file.ts";
+import { type MigrationOptions, type PartOptions, normaliseText, parseMigrationText } from "./migration-file.ts";
 import { parseFileName } from "./migration-name.ts";
 import { compareVersionKeys, versionKey } from "./version.ts";
 
@@ -30,6 +30,8 @@ export interface Migration {
   readonly upOffset: number;
   readonly down: string | null;
   readonly options: MigrationOptions;
+  /** The down marker's options: `transaction:false` runs the down part statement by statement. */
+  readonly downOptions: PartOptions;
 }
 
 export function toMigration(file: MigrationFile): Migration {

@@ -20,7 +20,8 @@ describe("toMigration", () => {
       up: "create table a (id int);\n",
       upOffset: 14,
       down: "drop table a;\n",
-      options: { transaction: true },
+      options: { transaction: true, formerly: [] },
+      downOptions: { transaction: true },
     });
   });
 
