@@ -64,7 +64,7 @@ describe("directorySource", () => {
     expect(error.message).toContain("001_a.sql is not valid UTF-8: byte offset 25 (line 2) is 0xE9");
   });
 
-  test("a file above 16 MiB => MIGRATION_FILE_TOO_LARGE (a sparse file: refused by its size, without being read)", async () => {
+  test("a file above 32 MiB => MIGRATION_FILE_TOO_LARGE (a sparse file: refused by its size, without being read)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "st44-big-"));
     writeFileSync(join(dir, "001_big.sql"), "");
     truncateSync(join(dir, "001_big.sql"), 200 * 1024 * 1024);

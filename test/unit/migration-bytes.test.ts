@@ -23,8 +23,8 @@ describe("decodeMigrationBytes", () => {
 
   test("a file above the limit => MIGRATION_FILE_TOO_LARGE, before decoding", () => {
     const error = expectMigrateError(() => decodeMigrationBytes("018_big.sql", new Uint8Array(MAX_MIGRATION_FILE_BYTES + 1)), "MIGRATION_FILE_TOO_LARGE");
-    expect(error.message).toContain("018_big.sql is 16.0 MiB");
-    expect(error.message).toContain("at most 16 MiB");
+    expect(error.message).toContain("018_big.sql is 32.0 MiB");
+    expect(error.message).toContain("at most 32 MiB");
   });
 });
 
@@ -32,7 +32,7 @@ describe("assertMigrationFileSize", () => {
   test("exactly the limit is accepted, one byte more is refused", () => {
     assertMigrationFileSize("a.sql", MAX_MIGRATION_FILE_BYTES);
     expectMigrateError(() => assertMigrationFileSize("a.sql", MAX_MIGRATION_FILE_BYTES + 1), "MIGRATION_FILE_TOO_LARGE");
-    expect(MAX_MIGRATION_FILE_BYTES).toBe(16 * 1024 * 1024);
+    expect(MAX_MIGRATION_FILE_BYTES).toBe(32 * 1024 * 1024);
   });
 });
 
