@@ -8,7 +8,8 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { type LintFinding, lintMigrations } from "../src/core/lint.ts";
-import { type Migration, buildMigrationSet, parseFileName } from "../src/core/migration-set.ts";
+import { parseFileName } from "../src/core/migration-name.ts";
+import { type Migration, buildMigrationSet } from "../src/core/migration-set.ts";
 import { isMigrateError } from "../src/core/errors.ts";
 import { directorySource } from "../src/source/directory.ts";
 

@@ -34,6 +34,10 @@ export const errorCodes = {
   PARSE_UNKNOWN_OPTION: ExitCode.usage,
   PARSE_MISSING_UP: ExitCode.usage,
   PARSE_NUL_BYTE: ExitCode.usage,
+  PARSE_MARKER_MALFORMED: ExitCode.usage,
+  PARSE_SQL_BEFORE_UP: ExitCode.usage,
+  PARSE_NOT_UTF8: ExitCode.usage,
+  MIGRATION_FILE_TOO_LARGE: ExitCode.usage,
   FILE_NAME_INVALID: ExitCode.usage,
   DUPLICATE_VERSION: ExitCode.refused,
   // the database

@@ -1,9 +1,22 @@
 import { MigrateError } from "./errors.ts";
+import { MIGRATION_NAME_PATTERN } from "./migration-name.ts";
 
-/** Options that may follow `-- migrate:up` (dbmate's syntax: `key:value`). */
-export interface MigrationOptions {
+/** Options that may follow either marker (dbmate's syntax: `key:value`). */
+export interface PartOptions {
   /** false runs the statements one by one outside a transaction. */
   readonly transaction: boolean;
+}
+
+/** A version and name this migration had in an older folder (`formerly:040_add_user_name_fields`). */
+export interface FormerIdentity {
+  readonly version: string;
+  readonly name: string;
+}
+
+/** Options of `-- migrate:up`: those of any part, plus the identities a renumbered file had before. */
+export interface MigrationOptions extends PartOptions {
+  /** Empty unless the file was renumbered; a tracking row under one of these counts as this migration. */
+  readonly formerly: readonly FormerIdentity[];
 }
 
 export interface ParsedMigrationText {
@@ -14,21 +27,37 @@ export interface ParsedMigrationText {
   /** SQL of the down part; null when the file has no down marker. */
   readonly down: string | null;
   readonly options: MigrationOptions;
+  /** Options of `-- migrate:down` (dbmate's `transaction:false` applies to rollbacks too). */
+  readonly downOptions: PartOptions;
 }
 
-const MARKER = /^--\s*migrate:(up|down)\b(.*)$/;
-const KNOWN_OPTIONS: Record<string, (value: string) => Partial<MigrationOptions>> = {
-  transaction: (value) => {
-    if (value === "true") return { transaction: true };
-    if (value === "false") return { transaction: false };
-    throw new Error(`transaction takes true or false, not "${value}"`);
-  },
-};
+type Part = "up" | "down";
+
+/** A marker exactly as dbmate writes it: at the line start, lower case, no space after the colon. */
+const MARKER = /^--\s*migrate:(up|down)(?:\s+(.*))?$/;
+/**
+ * What a reader would take for a marker. Anything matching this that is not
+ * MARKER is refused: a misspelt down marker used to join the down SQL to up.
+ */
+const MARKER_LOOKALIKE = /^\s*--\s*migrate\s*:|^\s*--\s*migrate[\s_-]*(?:up|down)\s*$/i;
+const BLANK_OR_COMMENT = /^\s*(?:--.*)?$/;
+const FORMER_IDENTITY = new RegExp(`^(\\d+)_(${MIGRATION_NAME_PATTERN})$`);
+
+const DEFAULT_OPTIONS: MigrationOptions = { transaction: true, formerly: [] };
+const OPTIONS_HELP =
+  'The options are transaction:false (run the statements one by one outside a transaction) on either marker, and formerly:VERSION_NAME (the identity a renumbered file had, e.g. formerly:040_add_user_name_fields) on "-- migrate:up" only';
 
 /** CRLF and lone CR become LF and a leading BOM goes, so a checkout's line endings never look like an edit. */
 export function normaliseText(text: string): string {
   const withoutBom = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   return withoutBom.replace(/\r\n?/g, "\n");
+}
+
+interface MarkerLine {
+  readonly start: number;
+  readonly end: number;
+  readonly lineNumber: number;
+  readonly optionsText: string;
 }
 
 /**
@@ -37,87 +66,113 @@ export function normaliseText(text: string): string {
  * normalised.
  */
 export function parseMigrationText(fileName: string, text: string): ParsedMigrationText {
-  let upStart = -1;
-  let upMarkerEnd = -1;
-  let downStart = -1;
-  let downMarkerEnd = -1;
-  let optionsText = "";
+  const markers: Partial<Record<Part, MarkerLine>> = {};
 
   let lineStart = 0;
-  while (lineStart <= text.length) {
+  for (let lineNumber = 1; lineStart <= text.length; lineNumber++) {
     const newline = text.indexOf("\n", lineStart);
     const lineEnd = newline === -1 ? text.length : newline;
-    const match = MARKER.exec(text.slice(lineStart, lineEnd).trimEnd());
+    const line = text.slice(lineStart, lineEnd).trimEnd();
+    const match = MARKER.exec(line);
     if (match) {
-      const kind = match[1];
-      if (kind === "up") {
-        if (upStart !== -1) throw duplicateMarker(fileName, "up");
-        if (downStart !== -1) {
-          throw new MigrateError(
-            "PARSE_DOWN_BEFORE_UP",
-            `${fileName}: "-- migrate:down" comes before "-- migrate:up". Put the up part first, then the down part, each under its own marker.`,
-          );
-        }
-        upStart = lineStart;
-        upMarkerEnd = lineEnd;
-        optionsText = (match[2] ?? "").trim();
-      } else {
-        if (downStart !== -1) throw duplicateMarker(fileName, "down");
-        downStart = lineStart;
-        downMarkerEnd = lineEnd;
+      const part = match[1] as Part;
+      if (markers[part]) throw duplicateMarker(fileName, part);
+      if (part === "up" && markers.down) {
+        throw new MigrateError(
+          "PARSE_DOWN_BEFORE_UP",
+          `${fileName}: "-- migrate:down" comes before "-- migrate:up". Put the up part first, then the down part, each under its own marker.`,
+        );
       }
+      markers[part] = { start: lineStart, end: lineEnd, lineNumber, optionsText: (match[2] ?? "").trim() };
+    } else if (MARKER_LOOKALIKE.test(line)) {
+      throw malformedMarker(fileName, lineNumber, line);
     }
     if (newline === -1) break;
     lineStart = newline + 1;
   }
 
-  if (upStart === -1 && downStart !== -1) {
+  const { up, down } = markers;
+  if (!up && down) {
     throw new MigrateError(
       "PARSE_MISSING_UP",
       `${fileName} has "-- migrate:down" but no "-- migrate:up". Add a "-- migrate:up" line above the SQL that applies the migration.`,
     );
   }
-  if (upStart === -1) {
-    return { up: text, upOffset: 0, down: null, options: { transaction: true } };
+  if (!up) {
+    return { up: text, upOffset: 0, down: null, options: DEFAULT_OPTIONS, downOptions: { transaction: true } };
   }
-  const upOffset = Math.min(upMarkerEnd + 1, text.length);
-  const upEnd = downStart === -1 ? text.length : downStart;
+  assertNothingAboveUp(fileName, text.slice(0, up.start));
+  const upOffset = Math.min(up.end + 1, text.length);
+  const upEnd = down ? down.start : text.length;
   return {
     up: text.slice(upOffset, Math.max(upOffset, upEnd)),
     upOffset,
-    down: downStart === -1 ? null : text.slice(Math.min(downMarkerEnd + 1, text.length)),
-    options: parseOptions(fileName, optionsText),
+    down: down ? text.slice(Math.min(down.end + 1, text.length)) : null,
+    options: parseOptions(fileName, "up", up),
+    downOptions: down ? { transaction: parseOptions(fileName, "down", down).transaction } : { transaction: true },
   };
 }
 
-function parseOptions(fileName: string, optionsText: string): MigrationOptions {
-  let options: MigrationOptions = { transaction: true };
-  for (const word of optionsText.split(/\s+/).filter(Boolean)) {
+/** SQL above the up marker belongs to no part: dbmate refuses it, and silently dropping it lost a seed INSERT. */
+function assertNothingAboveUp(fileName: string, head: string): void {
+  const lines = head.split("\n");
+  const index = lines.findIndex((line) => !BLANK_OR_COMMENT.test(line));
+  if (index === -1) return;
+  throw new MigrateError(
+    "PARSE_SQL_BEFORE_UP",
+    `${fileName} line ${index + 1} is SQL above "-- migrate:up" (${excerpt(lines[index] ?? "")}), which belongs to no part and would never run. Move it below "-- migrate:up" (or into its own migration); only comments and blank lines may come before the marker.`,
+  );
+}
+
+function parseOptions(fileName: string, part: Part, marker: MarkerLine): MigrationOptions {
+  let transaction = true;
+  const formerly: FormerIdentity[] = [];
+  const refuse = (word: string, why: string) =>
+    new MigrateError("PARSE_UNKNOWN_OPTION", `${fileName} line ${marker.lineNumber}: ${why} "${word}" after "-- migrate:${part}". ${OPTIONS_HELP}; correct or remove "${word}".`);
+
+  for (const word of marker.optionsText.split(/\s+/).filter(Boolean)) {
     const separator = word.indexOf(":");
     const key = separator === -1 ? word : word.slice(0, separator);
     const value = separator === -1 ? "" : word.slice(separator + 1);
-    const apply = Object.hasOwn(KNOWN_OPTIONS, key) ? KNOWN_OPTIONS[key] : undefined;
-    if (!apply) {
-      throw new MigrateError(
-        "PARSE_UNKNOWN_OPTION",
-        `${fileName}: unknown option "${word}" after "-- migrate:up". The only option is transaction:false (run the statements outside a transaction); remove or correct "${word}".`,
-      );
-    }
-    try {
-      options = { ...options, ...apply(value) };
-    } catch (error) {
-      throw new MigrateError(
-        "PARSE_UNKNOWN_OPTION",
-        `${fileName}: bad option "${word}" after "-- migrate:up": ${(error as Error).message}.`,
-      );
+    if (key === "transaction") {
+      if (value !== "true" && value !== "false") throw refuse(word, `transaction takes true or false, not "${value}", in`);
+      transaction = value === "true";
+    } else if (key === "formerly" && part === "up") {
+      for (const identity of value.split(",")) {
+        const match = FORMER_IDENTITY.exec(identity);
+        if (!match || match[1] === undefined || match[2] === undefined) {
+          throw refuse(word, `formerly takes VERSION_NAME (digits, "_", then a name as in file names, comma-separated for several), not "${identity}", in`);
+        }
+        if (formerly.some((known) => known.version === match[1] && known.name === match[2])) {
+          throw refuse(word, `"${identity}" is named twice in`);
+        }
+        formerly.push({ version: match[1], name: match[2] });
+      }
+    } else {
+      throw refuse(word, key === "formerly" ? "formerly belongs on the up marker, not in" : "unknown option");
     }
   }
-  return options;
+  return { transaction, formerly };
 }
 
-function duplicateMarker(fileName: string, kind: "up" | "down"): MigrateError {
+function malformedMarker(fileName: string, lineNumber: number, line: string): MigrateError {
+  const afterColon = line.replace(/^\s*--\s*migrate[\s_-]*:?\s*/i, "").toLowerCase();
+  const expected = afterColon.startsWith("d") ? '"-- migrate:down"' : afterColon.startsWith("u") ? '"-- migrate:up"' : '"-- migrate:up" or "-- migrate:down"';
+  return new MigrateError(
+    "PARSE_MARKER_MALFORMED",
+    `${fileName} line ${lineNumber} looks like a marker but is not one: ${excerpt(line)}. Write it exactly ${expected}: at the start of the line, lower case, no space after the colon, options after a space (e.g. "-- migrate:up transaction:false"). A comment that only mentions migrating must not start with "migrate:".`,
+  );
+}
+
+function duplicateMarker(fileName: string, part: Part): MigrateError {
   return new MigrateError(
     "PARSE_DUPLICATE_MARKER",
-    `${fileName} has "-- migrate:${kind}" more than once. Keep one "-- migrate:${kind}" marker per file; put a second change in a new migration file.`,
+    `${fileName} has "-- migrate:${part}" more than once. Keep one "-- migrate:${part}" marker per file; put a second change in a new migration file.`,
   );
+}
+
+/** A quoted, bounded copy of a file's line for a message (control characters escaped). */
+function excerpt(line: string): string {
+  const trimmed = line.trim();
+  return JSON.stringify(trimmed.length > 80 ? `${trimmed.slice(0, 77)}...` : trimmed);
 }

@@ -1,7 +1,11 @@
 import { checksumOf } from "./checksum.ts";
 import { MigrateError } from "./errors.ts";
-import { type MigrationOptions, normaliseText, parseMigrationText } from "./migration-file.ts";
+import { type MigrationOptions, type PartOptions, normaliseText, parseMigrationText } from "./migration-file.ts";
+import { parseFileName } from "./migration-name.ts";
 import { compareVersionKeys, versionKey } from "./version.ts";
+
+// Kept for importers of the names from here; file names have their own module now.
+export { looksLikeMigration, nextMigrationFileName, parseFileName } from "./migration-name.ts";
 
 /** A migration file as a source hands it over: its base name and raw text. */
 export interface MigrationFile {
@@ -26,25 +30,8 @@ export interface Migration {
   readonly upOffset: number;
   readonly down: string | null;
   readonly options: MigrationOptions;
-}
-
-/** `NNN_name.sql`: digits, an underscore, then letters, digits, `_` or `-`. */
-const FILE_NAME = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_-]*)\.sql$/;
-
-/** Whether a directory entry is meant as a migration (and must then be valid). */
-export function looksLikeMigration(fileName: string): boolean {
-  return fileName.toLowerCase().endsWith(".sql");
-}
-
-export function parseFileName(fileName: string): { version: string; name: string } {
-  const match = FILE_NAME.exec(fileName);
-  if (!match || match[1] === undefined || match[2] === undefined) {
-    throw new MigrateError(
-      "FILE_NAME_INVALID",
-      `Migration file name ${JSON.stringify(fileName)} is not of the form NNN_name.sql (leading digits for the version, an underscore, then letters, digits, "_" or "-", ending in .sql). Rename the file, for example to 017_add_task_notes.sql.`,
-    );
-  }
-  return { version: match[1], name: match[2] };
+  /** The down marker's options: `transaction:false` runs the down part statement by statement. */
+  readonly downOptions: PartOptions;
 }
 
 export function toMigration(file: MigrationFile): Migration {
@@ -108,19 +95,4 @@ export function buildMigrationSet(files: readonly MigrationFile[]): Migration[] 
     });
   }
   return migrations;
-}
-
-/**
- * The file name for a new migration: one above the highest version, padded
- * like the existing files (at least three digits). The name must be
- * snake_case so it survives every file system and shell.
- */
-export function nextMigrationFileName(existing: readonly string[], name: string): string {
-  if (!/^[a-z0-9][a-z0-9_]*$/.test(name)) {
-    throw new MigrateError("USAGE", `Migration name "${name}" must be snake_case: lower-case letters, digits and underscores (for example add_task_notes).`);
-  }
-  const versions = existing.map((fileName) => parseFileName(fileName).version);
-  const highest = versions.reduce((max, version) => (BigInt(version) > max ? BigInt(version) : max), -1n);
-  const width = Math.max(3, ...versions.map((version) => version.length));
-  return `${(highest + 1n).toString().padStart(width, "0")}_${name}.sql`;
 }

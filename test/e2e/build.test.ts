@@ -30,6 +30,21 @@ describe("bun run build", () => {
     expect(result.stderr).not.toContain("at parseMigrationText");
   });
 
+  test("a misspelt marker, SQL above the up marker and a Latin-1 file each fail the build with exit 2, as --dir runs do", async () => {
+    const broken: [string, string | Uint8Array, string][] = [
+      ["017_typo.sql", "-- migrate:up\ncreate table x (id int);\n-- migrate:DOWN\ndrop table x;\n", "error [PARSE_MARKER_MALFORMED] 017_typo.sql line 3"],
+      ["017_seed.sql", "insert into x values (1);\n-- migrate:up\ncreate table x (id int);\n", "error [PARSE_SQL_BEFORE_UP] 017_seed.sql line 1"],
+      ["017_latin1.sql", new Uint8Array([0x2d, 0x2d, 0x20, 0xe9, 0x0a]), "error [PARSE_NOT_UTF8] 017_latin1.sql is not valid UTF-8: byte offset 3 (line 1)"],
+    ];
+    for (const [fileName, content, expected] of broken) {
+      const dir = scratchRepository();
+      writeFileSync(join(dir, "migrations", fileName), content);
+      const result = await build(dir);
+      expect(result.code, fileName).toBe(2);
+      expect(result.stderr).toContain(expected);
+    }
+  });
+
   test("--strict turns lint warnings into a failed build", async () => {
     const dir = scratchRepository();
     writeFileSync(join(dir, "migrations/017_no_down.sql"), "create table x (id int);\n");

@@ -3,16 +3,22 @@ import { join } from "node:path";
 import { defineCommand } from "citty";
 import { stringSetting } from "../../config.ts";
 import { MigrateError } from "../../core/errors.ts";
-import { nextMigrationFileName } from "../../core/migration-set.ts";
+import { nextMigrationFileName } from "../../core/migration-name.ts";
 import { directorySource } from "../../source/directory.ts";
 import { writeStdout } from "../../output.ts";
 
-const TEMPLATE = (name: string) => `-- ${name.replace(/_/g, " ")}: say what this changes and why.
+/**
+ * The down part starts as a statement that fails: an empty down part is a
+ * deliberate no-op to `down`, so a forgotten one would record a rollback
+ * that undid nothing. Failing, the rollback stops with nothing undone.
+ */
+const TEMPLATE = (fileName: string, name: string) => `-- ${name.replace(/_/g, " ")}: say what this changes and why.
 -- migrate:up
 
 
 -- migrate:down
-
+-- Replace this DO block with the SQL that undoes the up part; until then a rollback of this migration fails, undoing nothing.
+DO $$ BEGIN RAISE EXCEPTION 'the down part of ${fileName} is not written yet: replace its DO block with the SQL that undoes the up part'; END $$;
 `;
 
 export default defineCommand({
@@ -30,7 +36,7 @@ export default defineCommand({
     const fileName = nextMigrationFileName((await directorySource(dir).load()).map((file) => file.fileName), args.name);
     const path = join(dir, fileName);
     try {
-      writeFileSync(path, TEMPLATE(args.name), { flag: "wx" });
+      writeFileSync(path, TEMPLATE(fileName, args.name), { flag: "wx" });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       throw new MigrateError("MIGRATION_FILE_EXISTS", `${path} already exists (another create ran at the same time?). Nothing was written; run create again.`);

@@ -1,0 +1,75 @@
+/** directorySource against a real file system: links, encodings and sizes as an operator's volume has them. */
+import { describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MigrateError } from "../../src/core/errors.ts";
+import { directorySource } from "../../src/source/directory.ts";
+
+const UP = "-- migrate:up\ncreate table t (id int);\n-- migrate:down\ndrop table t;\n";
+
+/** Kubernetes' ConfigMap volume layout: files in a timestamped directory, `..data` links to it, each key links through `..data`. */
+function configMapDirectory(files: Record<string, string | Uint8Array>): string {
+  const dir = mkdtempSync(join(tmpdir(), "st44-configmap-"));
+  const stamped = "..2026_12_01_10_00_00.123456789";
+  mkdirSync(join(dir, stamped));
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, stamped, name), content);
+  symlinkSync(stamped, join(dir, "..data"));
+  for (const name of Object.keys(files)) symlinkSync(join("..data", name), join(dir, name));
+  return dir;
+}
+
+async function loadError(dir: string): Promise<MigrateError> {
+  try {
+    await directorySource(dir).load();
+  } catch (error) {
+    expect(error).toBeInstanceOf(MigrateError);
+    return error as MigrateError;
+  }
+  throw new Error("load() did not fail");
+}
+
+describe("directorySource", () => {
+  test("follows symbolic links to regular files (a ConfigMap volume), ignoring the ..data entries", async () => {
+    const dir = configMapDirectory({ "001_a.sql": UP, "002_b.sql": "-- migrate:up\nselect 2;\n" });
+    const files = await directorySource(dir).load();
+    expect(files.map((file) => file.fileName)).toEqual(["001_a.sql", "002_b.sql"]);
+    expect(files[0]?.text).toBe(UP);
+  });
+
+  test("a link that leads nowhere => SOURCE_UNREADABLE naming the link and its target", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "st44-dangling-"));
+    writeFileSync(join(dir, "001_a.sql"), UP);
+    symlinkSync("..data/002_gone.sql", join(dir, "002_gone.sql"));
+    const error = await loadError(dir);
+    expect(error.code).toBe("SOURCE_UNREADABLE");
+    expect(error.message).toContain(`${join(dir, "002_gone.sql")} is a symbolic link that leads nowhere (a link to ..data/002_gone.sql) (ENOENT)`);
+    expect(error.exitCode).toBe(2);
+  });
+
+  test("a link to a directory => SOURCE_UNREADABLE saying it is not a regular file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "st44-linkdir-"));
+    mkdirSync(join(dir, "elsewhere"));
+    symlinkSync("elsewhere", join(dir, "001_a.sql"));
+    const error = await loadError(dir);
+    expect(error.code).toBe("SOURCE_UNREADABLE");
+    expect(error.message).toContain("leads to a directory that is not a regular file (a link to elsewhere)");
+  });
+
+  test("a file that is not UTF-8 => PARSE_NOT_UTF8 with the byte offset", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "st44-latin1-"));
+    writeFileSync(join(dir, "001_a.sql"), new Uint8Array([...new TextEncoder().encode("-- migrate:up\nselect 'caf"), 0xe9, 0x27, 0x3b, 0x0a]));
+    const error = await loadError(dir);
+    expect(error.code).toBe("PARSE_NOT_UTF8");
+    expect(error.message).toContain("001_a.sql is not valid UTF-8: byte offset 25 (line 2) is 0xE9");
+  });
+
+  test("a file above 32 MiB => MIGRATION_FILE_TOO_LARGE (a sparse file: refused by its size, without being read)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "st44-big-"));
+    writeFileSync(join(dir, "001_big.sql"), "");
+    truncateSync(join(dir, "001_big.sql"), 200 * 1024 * 1024);
+    const error = await loadError(dir);
+    expect(error.code).toBe("MIGRATION_FILE_TOO_LARGE");
+    expect(error.message).toContain("001_big.sql is 200.0 MiB");
+  });
+});
