@@ -5,6 +5,7 @@ import { stringSetting } from "../../config.ts";
 import { MigrateError } from "../../core/errors.ts";
 import { nextMigrationFileName } from "../../core/migration-set.ts";
 import { directorySource } from "../../source/directory.ts";
+import { logFormatArg } from "../args.ts";
 import { writeStdout } from "../../output.ts";
 
 const TEMPLATE = (name: string) => `-- ${name.replace(/_/g, " ")}: say what this changes and why.
@@ -18,8 +19,10 @@ const TEMPLATE = (name: string) => `-- ${name.replace(/_/g, " ")}: say what this
 export default defineCommand({
   meta: { name: "create", description: "Write migrations/NNN_NAME.sql with the next free version and both markers" },
   args: {
-    name: { type: "positional", description: "snake_case name, e.g. add_task_notes", required: false },
+    name: { type: "positional", valueHint: "NAME", description: "snake_case name, e.g. add_task_notes", required: true },
     dir: { type: "string", valueHint: "PATH", description: "Migrations directory (default: MIGRATIONS_DIR or ./migrations)" },
+    // Read by main.ts: the format of an error's log line.
+    ...logFormatArg,
   },
   async run({ args }) {
     if (typeof args.name !== "string" || args.name === "") {
