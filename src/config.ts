@@ -189,16 +189,36 @@ export function parseDuration(value: string, source: string): number {
 /** The largest lock_timeout / statement_timeout PostgreSQL takes, and the longest setTimeout: 2^31-1 ms (24.8 days). */
 export const MAX_TIMEOUT_MS = 2_147_483_647;
 
-/** A duration from a flag, else an env variable, else the default (ms); at most `maxMs`. */
-export function durationSetting(flags: Flags, flag: string, env: Env, variable: string, defaultMs: number, maxMs = Number.POSITIVE_INFINITY): number {
+/**
+ * A duration from a flag, else an env variable, else the default (ms); at
+ * most `maxMs`. Every duration has that bound: each one ends up in a timer
+ * or a PostgreSQL setting, and both refuse (or wrap) a larger value.
+ */
+export function durationSetting(flags: Flags, flag: string, env: Env, variable: string, defaultMs: number, maxMs = MAX_TIMEOUT_MS): number {
   const value = flagOrEnv(flags, flag, env, variable);
   if (value === undefined) return defaultMs;
   const source = typeof flags[flag] === "string" && flags[flag] !== "" ? `--${flag}` : variable;
   const ms = parseDuration(value, source);
   if (ms > maxMs) {
-    throw new MigrateError("USAGE", `${source} is "${value}", more than the ${Math.floor(maxMs / 1000)} s (about ${Math.floor(maxMs / 86_400_000)} days) it can be.`);
+    const days = Math.floor(maxMs / 86_400_000);
+    const limit = days >= 1 ? `${Math.floor(maxMs / 1000)} s (about ${days} days)` : `${maxMs / 1000} s`;
+    throw new MigrateError("USAGE", `${source} is "${value}", more than the ${limit} it can be. Give a duration of at most ${limit}.`);
   }
   return ms;
+}
+
+/**
+ * ST44_EMBEDDED_UNTIL: the newest embedded version to keep (tests play an
+ * older release with it). A version is digits only; anything else would
+ * otherwise reach BigInt() and crash.
+ */
+export function embeddedUntilSetting(env: Env): string | undefined {
+  const value = env.ST44_EMBEDDED_UNTIL;
+  if (value === undefined || value === "") return undefined;
+  if (!/^\d+$/.test(value)) {
+    throw new MigrateError("USAGE", `ST44_EMBEDDED_UNTIL must be a migration version (digits only, for example 014), not "${value}". Set it to the newest version to keep, or unset it to use every embedded migration.`);
+  }
+  return value;
 }
 
 export function stringSetting(flags: Flags, flag: string, env: Env, variable: string): string | undefined {

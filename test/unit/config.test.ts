@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseDuration, resolveConnection } from "../../src/config.ts";
+import { MAX_TIMEOUT_MS, durationSetting, embeddedUntilSetting, parseDuration, resolveConnection } from "../../src/config.ts";
 import { MigrateError } from "../../src/core/errors.ts";
 import { buildMigrationSet } from "../../src/core/migration-set.ts";
 import { redact, registerSecret } from "../../src/log.ts";
@@ -18,6 +18,40 @@ describe("parseDuration", () => {
   test("anything else is a usage error naming the flag", () => {
     expect(() => parseDuration("-1", "--lock-timeout")).toThrow(/--lock-timeout must be a duration/);
     expect(() => parseDuration("soon", "--wait")).toThrow(MigrateError);
+  });
+});
+
+describe("durationSetting", () => {
+  test("every duration has an upper bound, also those given without one (--lock-wait)", () => {
+    expect(durationSetting({ "lock-wait": String(MAX_TIMEOUT_MS / 1000) }, "lock-wait", {}, "MIGRATE_LOCK_WAIT", 300_000)).toBe(MAX_TIMEOUT_MS);
+    expect(() => durationSetting({ "lock-wait": "2147484" }, "lock-wait", {}, "MIGRATE_LOCK_WAIT", 300_000)).toThrow(/--lock-wait is "2147484", more than the 2147483 s \(about 24 days\)/);
+    expect(() => durationSetting({}, "lock-wait", { MIGRATE_LOCK_WAIT: "40000m" }, "MIGRATE_LOCK_WAIT", 300_000)).toThrow(/MIGRATE_LOCK_WAIT is "40000m"/);
+  });
+  test("the flag wins over the variable; a bad variable is a usage error even with no flag", () => {
+    expect(durationSetting({ wait: "2" }, "wait", { MIGRATE_WAIT: "abc" }, "MIGRATE_WAIT", 60_000)).toBe(2000);
+    expect(durationSetting({}, "wait", { MIGRATE_WAIT: "1.5" }, "MIGRATE_WAIT", 60_000)).toBe(1500);
+    expect(() => durationSetting({}, "wait", { MIGRATE_WAIT: "abc" }, "MIGRATE_WAIT", 60_000)).toThrow(/MIGRATE_WAIT must be a duration/);
+  });
+});
+
+describe("embeddedUntilSetting", () => {
+  test("a version is kept as written; unset or empty means every migration", () => {
+    expect(embeddedUntilSetting({ ST44_EMBEDDED_UNTIL: "014" })).toBe("014");
+    expect(embeddedUntilSetting({ ST44_EMBEDDED_UNTIL: "" })).toBeUndefined();
+    expect(embeddedUntilSetting({})).toBeUndefined();
+  });
+  test("anything but digits is a usage error, not a BigInt crash", () => {
+    for (const value of ["abc", "1.5", "-1", " 14", "0x10"]) {
+      let error: unknown;
+      try {
+        embeddedUntilSetting({ ST44_EMBEDDED_UNTIL: value });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(MigrateError);
+      expect((error as MigrateError).code).toBe("USAGE");
+      expect((error as MigrateError).message).toContain(`ST44_EMBEDDED_UNTIL must be a migration version (digits only, for example 014), not "${value}"`);
+    }
   });
 });
 

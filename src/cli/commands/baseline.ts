@@ -1,12 +1,12 @@
 import { defineCommand } from "citty";
 import { MigrateError } from "../../core/errors.ts";
 import { baselineTo } from "../../migrator.ts";
-import { applyArgs } from "../args.ts";
+import { connectionArgs, lockArgs } from "../args.ts";
 import { withMigrator } from "../context.ts";
 
 export default defineCommand({
   meta: { name: "baseline", description: "Record migrations up to VERSION as applied without running them (a schema created by hand)" },
-  args: { ...applyArgs, to: { type: "string", valueHint: "VERSION", description: "The last version the hand-made schema already has" } },
+  args: { ...connectionArgs, ...lockArgs, to: { type: "string", valueHint: "VERSION", description: "The last version the hand-made schema already has" } },
   async run({ args }) {
     if (args.to === undefined) throw new MigrateError("USAGE", "baseline needs --to VERSION: the last migration whose changes the database already has (see st44-migrate status).");
     await withMigrator(args, async (context, options) => {

@@ -5,6 +5,7 @@ import { stringSetting } from "../../config.ts";
 import { MigrateError } from "../../core/errors.ts";
 import { nextMigrationFileName } from "../../core/migration-name.ts";
 import { directorySource } from "../../source/directory.ts";
+import { logFormatArg } from "../args.ts";
 import { writeStdout } from "../../output.ts";
 
 /**
@@ -24,8 +25,10 @@ DO $$ BEGIN RAISE EXCEPTION 'the down part of ${fileName} is not written yet: re
 export default defineCommand({
   meta: { name: "create", description: "Write migrations/NNN_NAME.sql with the next free version and both markers" },
   args: {
-    name: { type: "positional", description: "snake_case name, e.g. add_task_notes", required: false },
+    name: { type: "positional", valueHint: "NAME", description: "snake_case name, e.g. add_task_notes", required: true },
     dir: { type: "string", valueHint: "PATH", description: "Migrations directory (default: MIGRATIONS_DIR or ./migrations)" },
+    // Read by main.ts: the format of an error's log line.
+    ...logFormatArg,
   },
   async run({ args }) {
     if (typeof args.name !== "string" || args.name === "") {

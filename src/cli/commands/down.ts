@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { MigrateError } from "../../core/errors.ts";
 import type { RollbackStep, RollbackTarget } from "../../core/rollback.ts";
 import { migrateDown } from "../../migrator.ts";
-import { applyArgs } from "../args.ts";
+import { connectionArgs, lockArgs } from "../args.ts";
 import { withMigrator } from "../context.ts";
 
 function targetOf(args: Record<string, unknown>): RollbackTarget {
@@ -40,7 +40,8 @@ async function confirm(steps: readonly RollbackStep[], yes: boolean): Promise<vo
 export default defineCommand({
   meta: { name: "down", description: "Roll back applied migrations, newest first, each in its own transaction (destructive: asks, or needs --yes)" },
   args: {
-    ...applyArgs,
+    ...connectionArgs,
+    ...lockArgs,
     to: { type: "string", valueHint: "VERSION", description: "Roll back every migration newer than VERSION" },
     steps: { type: "string", valueHint: "N", description: "Roll back the N newest migrations" },
     "to-known": { type: "boolean", description: "Roll back the applied migrations this build does not know (after deploying an older image), with their stored down SQL" },

@@ -1,23 +1,30 @@
 import { defineCommand } from "citty";
 import { MAX_TIMEOUT_MS, durationSetting } from "../../config.ts";
 import { checkDatabaseHealth } from "../../health.ts";
-import { connectionArgs } from "../args.ts";
+import { dirArg, logFormatArg, urlArg } from "../args.ts";
 import { createContext, loadMigrations, openDatabase } from "../context.ts";
 import { writeStdout } from "../../output.ts";
 
-/** Exit codes follow Docker's HEALTHCHECK: 0 healthy (or degraded), 1 unhealthy. */
+/**
+ * Exit codes follow Docker's HEALTHCHECK: 0 healthy (or degraded), 1
+ * unhealthy. Any error, a usage error included, also exits 1 (main.ts):
+ * Docker reserves 2.
+ */
 export default defineCommand({
   meta: { name: "health", description: "Print the /health/database document; exit 0 when healthy or degraded, 1 when unhealthy" },
   args: {
-    url: connectionArgs.url,
-    dir: connectionArgs.dir,
-    "log-format": connectionArgs["log-format"],
+    ...urlArg,
+    ...dirArg,
+    ...logFormatArg,
     timeout: { type: "string", valueHint: "SECONDS", description: "Upper bound for the check (default: HEALTH_TIMEOUT or 2)" },
   },
   async run({ args }) {
     const context = createContext(args);
     const migrations = await loadMigrations(context);
     const timeoutMs = durationSetting(args, "timeout", context.env, "HEALTH_TIMEOUT", 2000, MAX_TIMEOUT_MS);
+    // One try within --timeout, whatever MIGRATE_WAIT says; still checked, as every command that
+    // connects checks every MIGRATE_* variable, so a typo in the environment shows up here too.
+    durationSetting({}, "wait", context.env, "MIGRATE_WAIT", 0);
     const db = openDatabase(context, { ...args, wait: "0" }, { connectTimeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)) });
     try {
       const report = await checkDatabaseHealth({ sql: db.sql, migrations, timeoutMs });

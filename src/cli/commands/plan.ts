@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import type { Flags } from "../../config.ts";
 import { assertCanApply, assertConsistent, waitAndReadPlan } from "../../migrator.ts";
-import { applyArgs, jsonArg } from "../args.ts";
+import { connectionArgs, jsonArg, onUnknownArg } from "../args.ts";
 import { withMigrator } from "../context.ts";
 import { writeStdout } from "../../output.ts";
 
@@ -48,6 +48,7 @@ export async function showPlan(flags: Flags, json: boolean): Promise<void> {
 
 export default defineCommand({
   meta: { name: "plan", description: "Show what up would apply, in order, with each migration's SQL; writes nothing, takes no lock" },
-  args: { ...applyArgs, ...jsonArg },
+  // No lock flags: plan takes no lock and writes nothing.
+  args: { ...connectionArgs, ...onUnknownArg, ...jsonArg },
   run: ({ args }) => showPlan(args, Boolean(args.json)),
 });

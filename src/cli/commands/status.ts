@@ -18,7 +18,7 @@ export default defineCommand({
     },
   },
   async run({ args }) {
-    const plan = await withMigrator({ ...args, wait: args.wait ?? "0" }, async (_context, options) => (await waitAndReadPlan(options)).plan);
+    const plan = await withMigrator(args, async (_context, options) => (await waitAndReadPlan(options)).plan);
     writeStdout(args.json ? `${JSON.stringify(statusDocument(plan), null, 2)}\n` : statusTable(plan));
     if (args["exit-code"]) {
       if (plan.changed.length > 0) {

@@ -9,7 +9,7 @@ export default defineCommand({
   meta: { name: "verify", description: "Check the database against this build (changed, unknown, pending migrations, missing tables); exit 4 on any finding" },
   args: { ...connectionArgs, ...jsonArg },
   async run({ args }) {
-    await withMigrator({ ...args, wait: args.wait ?? "0" }, async (_context, options) => {
+    await withMigrator(args, async (_context, options) => {
       const { plan, findings } = await verifyDatabase(options);
       if (args.json) {
         writeStdout(`${JSON.stringify({ ok: findings.length === 0, latest: plan.latestApplied, expected_latest: plan.latestKnown, findings }, null, 2)}\n`);
