@@ -4,6 +4,7 @@ import {
   type Flags,
   MAX_TIMEOUT_MS,
   durationSetting,
+  embeddedUntilSetting,
   resolveConnection,
   resolveLogFormat,
   stringSetting,
@@ -29,7 +30,7 @@ export interface CommandContext {
 export function createContext(flags: Flags, env: Env = process.env): CommandContext {
   const log = createLogger(resolveLogFormat(flags, env, stderrIsTerminal()));
   const dir = stringSetting(flags, "dir", env, "MIGRATIONS_DIR");
-  const source = dir === undefined ? embeddedSource(env.ST44_EMBEDDED_UNTIL || undefined) : directorySource(dir);
+  const source = dir === undefined ? embeddedSource(embeddedUntilSetting(env)) : directorySource(dir);
   return { env, log, source };
 }
 
@@ -104,12 +105,16 @@ export async function withMigrator<T>(
 ): Promise<T> {
   const db = openDatabase(context, flags, open);
   const startedRead = startReadingTracking(db.migrator);
+  let execsNext = false;
   try {
     const migrations = await loadMigrations(context);
-    return await work(context, { ...db.migrator, migrations, startedRead });
+    const result = await work(context, { ...db.migrator, migrations, startedRead });
+    execsNext = open.beforeExec === true;
+    return result;
   } finally {
     startedRead.cancel();
     // Before exec the connections must be gone, not only told to go: none may leak into the application.
-    await db.close({ exiting: !open.beforeExec });
+    // After a failure the process exits, and an attempt still connecting must not hold it.
+    await db.close({ exiting: !execsNext });
   }
 }

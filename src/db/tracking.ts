@@ -72,7 +72,11 @@ export async function readTracking(db: Queryable): Promise<TrackingState> {
     const rows = await db.unsafe<RowShape[]>(READ_TRACKING_TABLE);
     return { kind: "ready", rows: rows.map(toRow) };
   } catch (error) {
-    if ((error as { code?: string }).code === "42501") throw permissionDenied(error, "read");
+    const code = (error as { code?: string }).code ?? "";
+    if (code === "42501") throw permissionDenied(error, "read");
+    // Only a statement that did not fit the catalog (class 42) says anything about the table; a lost
+    // connection, a timeout or a server that is starting up is the caller's to handle (the wait retries it).
+    if (!code.startsWith("42")) throw error;
     firstError = error;
   }
   const { shape, columns } = await inspectTrackingTable(db);

@@ -27,10 +27,15 @@ export function waitAndReadPlan(options: Pick<MigratorOptions, "sql" | "connecti
  */
 export function startReadingTracking(options: Pick<MigratorOptions, "sql" | "connection" | "waitMs" | "log">): StartedRead {
   let cancelled = false;
-  const quietOnceCancelled = (type: keyof Logger) => (message: string, fields?: LogFields) => {
-    if (!cancelled) options.log[type](message, fields);
+  // Until someone takes the read it is speculative: what it logs (a retry while the server starts) waits, so
+  // that broken migration files are reported alone, and goes when the read is cancelled.
+  let held: (() => void)[] | null = [];
+  const deferred = (type: keyof Logger) => (message: string, fields?: LogFields) => {
+    if (cancelled) return;
+    if (held) held.push(() => options.log[type](message, fields));
+    else options.log[type](message, fields);
   };
-  const log: Logger = { info: quietOnceCancelled("info"), success: quietOnceCancelled("success"), warn: quietOnceCancelled("warn"), error: quietOnceCancelled("error"), debug: quietOnceCancelled("debug") };
+  const log: Logger = { info: deferred("info"), success: deferred("success"), warn: deferred("warn"), error: deferred("error"), debug: deferred("debug") };
   const attempt = (): Promise<TrackingState> => {
     // A MigrateError ends the wait at once.
     if (cancelled) return Promise.reject(new MigrateError("INTERNAL", "The read of the tracking table was cancelled."));
@@ -43,10 +48,14 @@ export function startReadingTracking(options: Pick<MigratorOptions, "sql" | "con
     take() {
       const taken = read;
       read = null;
+      const lines = held ?? [];
+      held = null;
+      for (const line of lines) line();
       return taken;
     },
     cancel() {
       cancelled = true;
+      held = null;
       read = null;
     },
   };

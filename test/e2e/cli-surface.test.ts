@@ -233,3 +233,14 @@ describe("usage errors that used to mislead or crash", () => {
   });
 });
 
+
+describe("ST44_EMBEDDED_UNTIL", () => {
+  test("a value that is not a version is a usage error naming the variable, not a crash", async () => {
+    for (const value of ["abc", "1.5", "-3"]) {
+      const result = await runBinary(["status"], { env: { DATABASE_URL: "postgres://u:p@127.0.0.1:1/db", ST44_EMBEDDED_UNTIL: value } });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("[USAGE] ST44_EMBEDDED_UNTIL must be a migration version");
+      expect(result.stderr).not.toContain("INTERNAL");
+    }
+  });
+});
