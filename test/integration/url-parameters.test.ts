@@ -31,7 +31,7 @@ describe("options=-c search_path=app", () => {
     const tables = await db.sql<{ schema: string; name: string }[]>`
       select table_schema as schema, table_name as name from information_schema.tables
       where table_schema in ('app', 'public') order by 1, 2`;
-    expect(tables).toEqual([
+    expect(tables.map((row) => ({ ...row }))).toEqual([
       { schema: "app", name: "schema_migrations" },
       { schema: "app", name: "things" },
     ]);
