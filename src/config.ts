@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { type TargetSessionAttrs, parseDatabaseUrl, parsePort } from "./core/database-url.ts";
 import { MigrateError } from "./core/errors.ts";
 
 export type SslMode = "disable" | "prefer" | "require" | "verify-full";
@@ -16,6 +17,14 @@ export interface ConnectionConfig {
   readonly sslRootCert: string | undefined;
   /** postgres://user@host:port/db, without the password, for logs. */
   readonly display: string;
+  /** From the URL's `options` (`-c search_path=app`): sent as settings when each connection starts, as libpq does. */
+  readonly serverSettings: Readonly<Record<string, string>>;
+  /** The URL's application_name, else st44-migrate@HOST. */
+  readonly applicationName: string | undefined;
+  /** The URL's connect_timeout: a bound on each connection attempt (seconds). */
+  readonly connectTimeoutSeconds: number | undefined;
+  /** The URL's target_session_attrs (a primary, a standby...), among several hosts the driver is given. */
+  readonly targetSessionAttrs: TargetSessionAttrs | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -45,7 +54,8 @@ export function resolveConnection(flags: Flags, env: Env): ConnectionConfig {
   if (url !== undefined) {
     const source = typeof flags.url === "string" && flags.url !== "" ? "--url" : "DATABASE_URL";
     const parsed = parseDatabaseUrl(url, source);
-    const sslMode = parseSslMode(parsed.params.get("sslmode") ?? envSslMode ?? "prefer", parsed.params.has("sslmode") ? `sslmode in ${source}` : "DB_SSLMODE");
+    const { parameters } = parsed;
+    const sslMode = parseSslMode(parameters.sslMode ?? envSslMode ?? "prefer", parameters.sslMode !== undefined ? `sslmode in ${source}` : "DB_SSLMODE");
     return finish({
       host: parsed.host,
       port: parsed.port,
@@ -53,7 +63,11 @@ export function resolveConnection(flags: Flags, env: Env): ConnectionConfig {
       username: parsed.username,
       password: parsed.password ?? passwordFromFile ?? (env.DB_PASSWORD || undefined),
       sslMode,
-      sslRootCert: parsed.params.get("sslrootcert") ?? sslRootCert,
+      sslRootCert: parameters.sslRootCert ?? sslRootCert,
+      serverSettings: parameters.serverSettings,
+      applicationName: parameters.applicationName,
+      connectTimeoutSeconds: parameters.connectTimeoutSeconds,
+      targetSessionAttrs: parameters.targetSessionAttrs,
     });
   }
 
@@ -75,6 +89,10 @@ export function resolveConnection(flags: Flags, env: Env): ConnectionConfig {
     password: passwordFromFile ?? (env.DB_PASSWORD || undefined),
     sslMode: parseSslMode(envSslMode ?? "prefer", "DB_SSLMODE"),
     sslRootCert,
+    serverSettings: {},
+    applicationName: undefined,
+    connectTimeoutSeconds: undefined,
+    targetSessionAttrs: undefined,
   });
 }
 
@@ -82,69 +100,6 @@ function finish(config: Omit<ConnectionConfig, "display">): ConnectionConfig {
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const display = `postgres://${encodeURIComponent(config.username)}@${host}:${config.port}/${encodeURIComponent(config.database)}`;
   return { ...config, display };
-}
-
-interface ParsedUrl {
-  host: string;
-  port: number;
-  database: string;
-  username: string;
-  password: string | undefined;
-  params: URLSearchParams;
-}
-
-function parseDatabaseUrl(url: string, source: string): ParsedUrl {
-  const example = "postgres://USER:PASSWORD@HOST:5432/DATABASE";
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // The text itself may hold a password: describe it, never print it.
-    throw new MigrateError(
-      "CONFIG_INVALID",
-      `${source} is not a valid URL (its value is not shown because it may contain a password). Use the form ${example}; percent-encode special characters in the password (for example @ as %40).`,
-    );
-  }
-  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
-    throw new MigrateError(
-      "CONFIG_INVALID",
-      `${source} must start with postgres:// or postgresql:// (it starts with ${parsed.protocol}//). Use the form ${example}.`,
-    );
-  }
-  // new URL() accepts a stray "%" (a password with % or @ not encoded); decodeURIComponent then throws URIError.
-  const decode = (text: string, part: string): string => {
-    try {
-      return decodeURIComponent(text);
-    } catch {
-      throw new MigrateError(
-        "CONFIG_INVALID",
-        `${source} has a "%" that does not start a valid percent-escape in ${part} (the value is not shown because it may contain a password). Percent-encode special characters in the user and password: % as %25, @ as %40, : as %3A, / as %2F, # as %23, ? as %3F (encodeURIComponent does it). Use the form ${example}.`,
-      );
-    }
-  };
-  const host = decode(parsed.hostname, "the host").replace(/^\[(.*)\]$/, "$1");
-  const database = decode(parsed.pathname.replace(/^\//, ""), "the database name");
-  const username = decode(parsed.username, "the user");
-  if (!host || !database || !username) {
-    const missing = [!username && "the user", !host && "the host", !database && "the database name"].filter(Boolean).join(", ");
-    throw new MigrateError("CONFIG_INVALID", `${source} lacks ${missing}. Use the form ${example}.`);
-  }
-  return {
-    host,
-    port: parsed.port === "" ? 5432 : parsePort(parsed.port, source),
-    database,
-    username,
-    password: parsed.password === "" ? undefined : decode(parsed.password, "the password"),
-    params: parsed.searchParams,
-  };
-}
-
-function parsePort(value: string, source: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port < 1 || port > 65535) {
-    throw new MigrateError("CONFIG_INVALID", `${source} must be a port number from 1 to 65535, not "${value}".`);
-  }
-  return port;
 }
 
 function parseSslMode(value: string, source: string): SslMode {

@@ -1,5 +1,7 @@
 import { type ConsolaInstance, type ConsolaReporter, type LogObject, createConsola } from "consola/core";
 import type { LogFormat } from "./config.ts";
+import { printable } from "./core/printable.ts";
+import { redactText } from "./core/redaction.ts";
 import { stderrIsTerminal, writeStderr } from "./output.ts";
 
 /** Structured fields that go with a message (they become JSON keys). */
@@ -15,28 +17,52 @@ export interface Logger {
 
 /**
  * Secrets (the database password) registered here are cut out of every line
- * the tool writes, logs and errors alike, whatever produced the text.
+ * the tool writes, logs and errors alike, whatever produced the text (see
+ * src/core/redaction.ts for what is cut where). Redaction runs on the text
+ * itself, before it is escaped, encoded as JSON or shortened: after, the
+ * secret may no longer look like itself.
  */
 const secrets = new Set<string>();
 export function registerSecret(secret: string | undefined): void {
-  if (secret !== undefined && secret.length >= 1) {
-    secrets.add(secret);
-    secrets.add(encodeURIComponent(secret));
-  }
+  if (secret !== undefined && secret.length >= 1) secrets.add(secret);
 }
-const URL_PASSWORD = /(postgres(?:ql)?:\/\/[^:/@\s]*):([^@\s]*)@/gi;
+/** For code that shortens a text (a caret excerpt) and must cut secrets out first. */
+export function registeredSecrets(): readonly string[] {
+  return [...secrets];
+}
 export function redact(text: string): string {
-  // The placeholder in our own examples (postgres://USER:PASSWORD@HOST) is no secret.
-  let result = text.replace(URL_PASSWORD, (match, head: string, password: string) => (password === "PASSWORD" ? match : `${head}:***@`));
-  for (const secret of secrets) {
-    if (secret !== "") result = result.split(secret).join("***");
-  }
-  return result;
+  return redactText(text, [...secrets]);
 }
 
 /** Writes go to stderr so that stdout carries only a command's own output (tables, JSON). */
 function writeLine(line: string): void {
-  writeStderr(redact(`${line}\n`));
+  writeStderr(`${line}\n`);
+}
+
+/**
+ * A message's lines, redacted, each with its control characters spelled
+ * out: a newline or an escape sequence inside a migration name (from a file
+ * or the database) cannot forge a log line or drive the terminal.
+ */
+function printableLines(message: string): string[] {
+  return redact(message).split("\n").map(printable);
+}
+
+/**
+ * JSON.stringify leaves DEL, the C1 controls, the line separators and the
+ * bidi overrides raw; spelled as \u escapes they decode to the same text.
+ */
+const RAW_IN_JSON = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(RAW_IN_JSON, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+function redactFields(fields: LogFields): LogFields {
+  const result: Record<string, LogFields[string]> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    result[key] = typeof value === "string" ? redact(value) : Array.isArray(value) ? value.map((item: string) => redact(item)) : value;
+  }
+  return result;
 }
 
 function messageOf(logObj: LogObject): string {
@@ -52,20 +78,23 @@ function fieldsOf(logObj: LogObject): LogFields {
 
 const jsonReporter: ConsolaReporter = {
   log(logObj) {
-    const line = JSON.stringify({
-      time: logObj.date.toISOString(),
-      level: logObj.type === "success" ? "info" : logObj.type,
-      msg: messageOf(logObj),
-      ...fieldsOf(logObj),
-    });
-    writeLine(line);
+    writeLine(
+      jsonLine({
+        time: logObj.date.toISOString(),
+        level: logObj.type === "success" ? "info" : logObj.type,
+        msg: redact(messageOf(logObj)),
+        ...redactFields(fieldsOf(logObj)),
+      }),
+    );
   },
 };
 
 const plainReporter: ConsolaReporter = {
   log(logObj) {
     const level = (logObj.type === "success" ? "info" : logObj.type).toUpperCase().padEnd(5);
-    writeLine(`${logObj.date.toISOString()} ${level} ${messageOf(logObj)}`);
+    const [first = "", ...rest] = printableLines(messageOf(logObj));
+    // Every line is a record (a timestamp first) or indented under one: collectors join indented lines to the record above.
+    writeLine([`${logObj.date.toISOString()} ${level} ${first}`, ...rest.map((line) => (/^\s/.test(line) ? line : `  ${line}`))].join("\n"));
   },
 };
 
@@ -82,7 +111,7 @@ function prettyReporter(colors: boolean): ConsolaReporter {
   return {
     log(logObj) {
       const { icon, color } = PRETTY_LEVELS[logObj.type] ?? { icon: "•", color: 0 };
-      const [first = "", ...rest] = messageOf(logObj).split("\n");
+      const [first = "", ...rest] = printableLines(messageOf(logObj));
       const head = colors ? `\x1b[${color}m${icon}\x1b[0m ${logObj.type === "error" || logObj.type === "warn" ? `\x1b[${color}m${first}\x1b[0m` : first}` : `${icon} ${first}`;
       writeLine([head, ...rest.map((line) => `  ${line}`)].join("\n"));
     },

@@ -1,3 +1,5 @@
+import { applySpans, mapIndex, redactText, secretSpans } from "./redaction.ts";
+
 /** Where a server error points inside a migration file. */
 export interface SourcePosition {
   /** 1-based line in the file. */
@@ -38,15 +40,32 @@ export function locateInFile(fileText: string, queryOffset: number, serverPositi
 
 const isLowSurrogate = (code: number): boolean => code >= 0xdc00 && code <= 0xdfff;
 
+const codePointsBefore = (text: string, index: number): number => Array.from(text.slice(0, index)).length;
+
+function indexOfColumn(line: string, column: number): number {
+  let index = 0;
+  for (let remaining = column - 1; remaining > 0 && index < line.length; remaining--) index += (line.codePointAt(index) ?? 0) > 0xffff ? 2 : 1;
+  return index;
+}
+
 /**
  * At most about `width` characters of `line` around the 1-based `column`
  * (code points), with "…" where it was cut, and that column's place in the
  * excerpt: a one-line 20 MB file must not become a 20 MB log line.
+ * `secrets` (and whatever stands as a password: redaction.ts) are cut out
+ * of the whole line first: a cut through a password would leave a piece of
+ * it that nothing can recognise any more.
  */
-export function excerptAround(line: string, column: number, width = 160): { text: string; column: number } {
+export function excerptAround(line: string, column: number, width = 160, secrets: readonly string[] = []): { text: string; column: number } {
+  const spans = secretSpans(line, secrets);
+  if (spans.length === 0) return cutAround(line, column, width);
+  const redacted = applySpans(line, spans);
+  return cutAround(redacted, codePointsBefore(redacted, mapIndex(indexOfColumn(line, column), spans)) + 1, width);
+}
+
+function cutAround(line: string, column: number, width: number): { text: string; column: number } {
   if (line.length <= width) return { text: line, column };
-  let index = 0;
-  for (let remaining = column - 1; remaining > 0 && index < line.length; remaining--) index += (line.codePointAt(index) ?? 0) > 0xffff ? 2 : 1;
+  const index = indexOfColumn(line, column);
   let start = Math.max(0, Math.min(index - Math.floor(width / 2), line.length - width));
   let end = Math.min(line.length, start + width);
   if (start > 0 && isLowSurrogate(line.charCodeAt(start))) start++;
@@ -58,9 +77,14 @@ export function excerptAround(line: string, column: number, width = 160): { text
   };
 }
 
-/** `text` cut to about `max` characters, saying how much was left out (a server message can quote the rest of a 20 MB file). */
-export function clipText(text: string, max = 1000): string {
-  if (text.length <= max) return text;
-  const end = isLowSurrogate(text.charCodeAt(max)) ? max - 1 : max;
-  return `${text.slice(0, end)}… (${text.length - end} more characters)`;
+/**
+ * `text` cut to about `max` characters, saying how much was left out (a
+ * server message can quote the rest of a 20 MB file); secrets are cut out
+ * before, as for excerptAround.
+ */
+export function clipText(text: string, max = 1000, secrets: readonly string[] = []): string {
+  const clean = redactText(text, secrets);
+  if (clean.length <= max) return clean;
+  const end = isLowSurrogate(clean.charCodeAt(max)) ? max - 1 : max;
+  return `${clean.slice(0, end)}… (${clean.length - end} more characters)`;
 }

@@ -23,13 +23,18 @@ export interface ClientOptions {
 /**
  * Passes the parts, never a URL, so the driver has no connection string to
  * echo. Timeouts are set per transaction (SET LOCAL), not as startup
- * parameters, which PgBouncer refuses.
+ * parameters, which PgBouncer refuses; the settings of the URL's `options`
+ * are startup parameters, as libpq sends them (the user asked for them).
+ * The URL's connect_timeout can shorten an attempt, never lengthen it past
+ * what the caller's --wait or health bound allows.
  */
 export function createClient(config: ConnectionConfig, options: ClientOptions = {}): Sql {
   registerSecret(config.password);
   const connection: Record<string, string | number> = {
-    application_name: `st44-migrate@${hostName()}`.slice(0, 63),
+    ...config.serverSettings,
+    application_name: (config.applicationName ?? `st44-migrate@${hostName()}`).slice(0, 63),
   };
+  const callerTimeout = options.connectTimeoutSeconds ?? 10;
   const log = options.log;
   return postgres({
     host: config.host,
@@ -40,7 +45,8 @@ export function createClient(config: ConnectionConfig, options: ClientOptions = 
     ssl: sslOption(config),
     // One reserved connection holds the migration lock; the spare serves other reads.
     max: options.max ?? 2,
-    connect_timeout: options.connectTimeoutSeconds ?? 10,
+    connect_timeout: Math.min(callerTimeout, config.connectTimeoutSeconds ?? callerTimeout),
+    target_session_attrs: config.targetSessionAttrs,
     idle_timeout: 0,
     // The runner needs no custom type parsers: skipping the type fetch saves a round trip.
     fetch_types: false,

@@ -300,3 +300,47 @@ describe("the password inside a failing migration's SQL", () => {
     });
   }
 });
+
+describe("a URL given as an argument by mistake", () => {
+  test("an unencoded @ in its password: the whole password goes from the echoed argument", async () => {
+    const { host, port } = testServer();
+    const result = await runBinary(["status", `postgres://st44:pa@ss:w0rd-Qz@${host}:${port}/db`], { env: { LOG_FORMAT: "plain" } });
+    expectNoCrash(result);
+    expect(result.code).toBe(2);
+    expect(errorCode(result)).toBe("USAGE");
+    expect(result.stderr).toContain(`"postgres://st44:***@${host}:${port}/db"`);
+    expect(result.output).not.toContain("ss:w0rd");
+    expect(result.output).not.toContain("w0rd-Qz");
+  });
+});
+
+describe("a password with JSON's special characters in a failing migration line", () => {
+  /** " and \ change when JSON-encoded: the line must be redacted before it is encoded. */
+  const QUOTED = 'Qt"7\\bs-x!k';
+  let quotedRole: TestRole;
+  let database: TestDatabase;
+  const quotedDir = join(work, "quoted");
+  beforeAll(async () => {
+    quotedRole = await createRole("secq", QUOTED);
+    database = await databaseOwnedBy("secq", quotedRole);
+    mkdirSync(quotedDir);
+    writeFileSync(join(quotedDir, "001_quoted.sql"), `-- migrate:up\nselect '${QUOTED}' as pw from no_such_table;\n`);
+  });
+  afterAll(async () => {
+    await database.drop();
+    await quotedRole.drop();
+  });
+
+  for (const format of ["json", "plain"]) {
+    test(`--log-format ${format}: neither the raw nor the encoded password is printed`, async () => {
+      const { host, port } = testServer();
+      const url = `postgres://${quotedRole.name}:${encodeURIComponent(QUOTED)}@${host}:${port}/${database.name}`;
+      const result = await runBinary(["up", "--dir", quotedDir, "--log-format", format], { env: { DATABASE_URL: url } });
+      expectNoCrash(result);
+      expect(result.code).toBe(1);
+      expect(errorCode(result)).toBe("MIGRATION_FAILED");
+      expectNoSecret(result, [QUOTED, JSON.stringify(QUOTED).slice(1, -1)], `quoted password, ${format}`);
+      expect(result.stderr).toContain("select '***' as pw from no_such_table;");
+    });
+  }
+});

@@ -90,3 +90,81 @@ describe("NUL bytes", () => {
     expect(() => buildMigrationSet([{ fileName: "001_bin.sql", text: "select 1;\nselect 2;\nselect '\0';\n" }])).toThrow(/001_bin\.sql contains a NUL byte \(line 3\)/);
   });
 });
+
+/** The CONFIG_INVALID message resolveConnection throws for `url`. */
+function urlError(url: string): string {
+  try {
+    resolveConnection({}, { DATABASE_URL: url });
+  } catch (error) {
+    expect(error).toBeInstanceOf(MigrateError);
+    expect((error as MigrateError).code).toBe("CONFIG_INVALID");
+    return (error as MigrateError).message;
+  }
+  throw new Error(`${url} was accepted`);
+}
+
+describe("a malformed URL says what is wrong", () => {
+  test("a port out of range says so, with the range (not a generic 'not a valid URL')", () => {
+    const message = urlError("postgres://st44:secret@db:99999/st44");
+    expect(message).toContain("DATABASE_URL has the port 99999, out of range");
+    expect(message).toContain("1 to 65535");
+    expect(message).not.toContain("secret");
+  });
+  test("a port that is not a number says so", () => {
+    expect(urlError("postgres://st44:secret@db:54x2/st44")).toContain("port that is not a number (54x2)");
+  });
+  test("an unencoded @ in the password gets the hint to write %40", () => {
+    const message = urlError("postgres://st44:pa@ss:wq9z@db/st44");
+    expect(message).toContain('more than one "@"');
+    expect(message).toContain("%40");
+    expect(message).not.toContain("pa@ss");
+    expect(message).not.toContain("wq9z");
+  });
+  test("an unencoded # in the password gets the hint to write %23", () => {
+    const message = urlError("postgres://st44:pa#ss@db/st44");
+    expect(message).toContain('"#" before its "@"');
+    expect(message).toContain("%23");
+    expect(message).not.toContain("pa#ss");
+  });
+  test("a password typed where the host goes (no @) is not echoed as a port", () => {
+    const message = urlError("postgres://st44:hunter9zz/st44");
+    expect(message).toContain("port that is not a number");
+    expect(message).not.toContain("hunter9zz");
+  });
+  test("several hosts are refused, not half used", () => {
+    expect(urlError("postgres://st44@db1:5432,db2:5432/st44")).toContain("several hosts");
+  });
+});
+
+describe("URL parameters are honoured or refused, never ignored", () => {
+  test("options, application_name, connect_timeout and target_session_attrs are read", () => {
+    const config = resolveConnection(
+      {},
+      {
+        DATABASE_URL:
+          "postgres://st44@db/st44?options=-c%20search_path%3Dapp,public%20--statement-timeout=5s%20-cwork_mem=8MB&application_name=api-migrate&connect_timeout=3&target_session_attrs=read-write",
+      },
+    );
+    expect(config.serverSettings).toEqual({ search_path: "app,public", statement_timeout: "5s", work_mem: "8MB" });
+    expect(config.applicationName).toBe("api-migrate");
+    expect(config.connectTimeoutSeconds).toBe(3);
+    expect(config.targetSessionAttrs).toBe("read-write");
+  });
+  test("a backslash keeps a space inside an option's value", () => {
+    const config = resolveConnection({}, { DATABASE_URL: "postgres://st44@db/st44?options=-c%20search_path%3D%22my\\%20schema%22" });
+    expect(config.serverSettings).toEqual({ search_path: '"my schema"' });
+  });
+  test("an unknown parameter is a usage error listing the supported ones", () => {
+    const message = urlError("postgres://st44@db/st44?sslmode=disable&keepalives=1");
+    expect(message).toContain('the parameter "keepalives"');
+    expect(message).toContain("Supported: sslmode, sslrootcert, options, application_name, connect_timeout, target_session_attrs");
+  });
+  test("options that are not -c name=value are refused", () => {
+    expect(urlError("postgres://st44@db/st44?options=-c%20search_path")).toContain("not a server setting");
+    expect(urlError("postgres://st44@db/st44?options=--single")).toContain("not a server setting");
+  });
+  test("a bad connect_timeout or target_session_attrs is refused", () => {
+    expect(urlError("postgres://st44@db/st44?connect_timeout=soon")).toContain("connect_timeout");
+    expect(urlError("postgres://st44@db/st44?target_session_attrs=master")).toContain("target_session_attrs");
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { locateInFile } from "../../src/core/sql-position.ts";
+import { clipText, excerptAround, locateInFile } from "../../src/core/sql-position.ts";
 
 /** The character (code point) a position's column points at in its line. */
 const charAt = (lineText: string, column: number): string | undefined => Array.from(lineText)[column - 1];
@@ -96,5 +96,34 @@ describe("regressions found in review", () => {
   });
   test("a newline at index 0 is on line 1", () => {
     expect(locateInFile("\nselect", 0, 1)).toMatchObject({ line: 1, column: 1, lineText: "" });
+  });
+});
+
+describe("a long line's excerpt never shows a piece of a secret", () => {
+  const secret = "Zq7-longer-password-of-30-char";
+  // The failing column is far from the start, and the 160-character window starts inside the password.
+  const line = `select '${secret}' as pw, ${"x, ".repeat(17)}no_such_column, ${"y, ".repeat(60)}1 from t;`;
+  const column = line.indexOf("no_such_column") + 1;
+
+  test("the secret is cut out of the whole line before the line is shortened", () => {
+    expect(excerptAround(line, column).text).toContain(secret.slice(-20));
+    const excerpt = excerptAround(line, column, 160, [secret]);
+    for (let length = 4; length <= secret.length; length++) expect(excerpt.text).not.toContain(secret.slice(-length));
+    expect(Array.from(excerpt.text)[excerpt.column - 1]).toBe("n");
+  });
+  test("the caret stays under its column when a secret before it is replaced", () => {
+    const short = `select '${secret}' as pw, no_such_column;`;
+    const at = Array.from(short).indexOf("n", short.indexOf("no_such")) + 1;
+    const excerpt = excerptAround(short, at, 160, [secret]);
+    expect(excerpt.text).toBe("select '***' as pw, no_such_column;");
+    expect(Array.from(excerpt.text)[excerpt.column - 1]).toBe("n");
+  });
+  test("a URL's password is cut out before the line is shortened, even with no secret known", () => {
+    const urlLine = `select dblink_connect('postgres://app:${"w".repeat(150)}@h/db'), ${"y, ".repeat(40)}bad;`;
+    expect(excerptAround(urlLine, Array.from(urlLine).length - 3).text).not.toContain("wwww");
+  });
+  test("clipText cuts a secret out before clipping", () => {
+    const text = `${"m".repeat(990)}${secret} more`;
+    expect(clipText(text, 1000, [secret])).not.toContain(secret.slice(0, 8));
   });
 });
