@@ -34,6 +34,7 @@ export const errorCodes = {
   PARSE_UNKNOWN_OPTION: ExitCode.usage,
   PARSE_MISSING_UP: ExitCode.usage,
   PARSE_NUL_BYTE: ExitCode.usage,
+  STATEMENT_REFUSED: ExitCode.usage,
   FILE_NAME_INVALID: ExitCode.usage,
   DUPLICATE_VERSION: ExitCode.refused,
   // the database

@@ -1,6 +1,7 @@
 import { checksumOf } from "./checksum.ts";
 import { MigrateError } from "./errors.ts";
 import { type MigrationOptions, normaliseText, parseMigrationText } from "./migration-file.ts";
+import { assertNoRefusedStatements } from "./statement-rules.ts";
 import { compareVersionKeys, versionKey } from "./version.ts";
 
 /** A migration file as a source hands it over: its base name and raw text. */
@@ -79,7 +80,9 @@ export function buildMigrationSet(files: readonly MigrationFile[]): Migration[] 
   const migrations: Migration[] = [];
   for (const file of files) {
     try {
-      migrations.push(toMigration(file));
+      const migration = toMigration(file);
+      assertNoRefusedStatements(migration);
+      migrations.push(migration);
     } catch (error) {
       if (error instanceof MigrateError) problems.push(error);
       else throw error;
