@@ -2,6 +2,7 @@ import { checksumOf } from "./checksum.ts";
 import { MigrateError } from "./errors.ts";
 import { type MigrationOptions, type PartOptions, normaliseText, parseMigrationText } from "./migration-file.ts";
 import { parseFileName } from "./migration-name.ts";
+import { assertNoRefusedStatements } from "./statement-rules.ts";
 import { compareVersionKeys, versionKey } from "./version.ts";
 
 // Kept for importers of the names from here; file names have their own module now.
@@ -66,7 +67,9 @@ export function buildMigrationSet(files: readonly MigrationFile[]): Migration[] 
   const migrations: Migration[] = [];
   for (const file of files) {
     try {
-      migrations.push(toMigration(file));
+      const migration = toMigration(file);
+      assertNoRefusedStatements(migration);
+      migrations.push(migration);
     } catch (error) {
       if (error instanceof MigrateError) problems.push(error);
       else throw error;

@@ -185,6 +185,24 @@ describe("migrations from --dir", () => {
     expect(result.stderr).toContain("046_a.sql and 46_b.sql have the same version (46)");
   });
 
+  test("COPY FROM STDIN and PREPARE TRANSACTION are refused before anything is sent, naming file, line and fix", async () => {
+    const db = await freshDatabase();
+    const dir = mkdtempSync(join(tmpdir(), "st44-dir-"));
+    writeFileSync(join(dir, "001_first.sql"), "-- migrate:up\ncreate table first (id int);\n-- migrate:down\ndrop table first;\n");
+    writeFileSync(join(dir, "002_load.sql"), "-- migrate:up\ncreate table loaded (id int);\ncopy loaded from stdin;\n1\n\\.\n");
+    writeFileSync(join(dir, "003_two_phase.sql"), "-- migrate:up\nbegin;\ncreate table prepared (id int);\nprepare transaction 'x';\n");
+    for (const command of [["up", "--dir", dir], ["plan", "--dir", dir]]) {
+      const result = await runBinary(command, { env: { DATABASE_URL: db.url }, timeoutMs: 30_000 });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("[STATEMENT_REFUSED]");
+      expect(result.stderr).toContain("002_load.sql, line 3: COPY FROM STDIN waits for data the runner never sends");
+      expect(result.stderr).toContain("003_two_phase.sql, line 4: PREPARE TRANSACTION would leave a prepared transaction behind");
+    }
+    expect(await tablesOf(db.sql)).toEqual([]);
+    const [prepared] = await db.sql`select count(*)::int as n from pg_prepared_xacts`;
+    expect(prepared?.n).toBe(0);
+  });
+
   test("broken files are reported at once, even while the database is still being waited for", async () => {
     const dir = mkdtempSync(join(tmpdir(), "st44-dir-"));
     writeFileSync(join(dir, "001 bad.sql"), "select 1;\n");

@@ -221,6 +221,19 @@ describe("legacy files with their own transaction control", () => {
     expect(await tablesOf(db.sql)).toContain("legacy");
   });
 
+  test("17.18: begin as a name (a function begin(), a column begin) does not hide the file's COMMIT: applied in our transaction and recorded", async () => {
+    const migrations = migrationsFrom({
+      "005_legacy.sql":
+        "BEGIN;\nCREATE FUNCTION begin() RETURNS int LANGUAGE sql RETURN 1;\nCREATE TABLE spans (begin int, b int);\nINSERT INTO spans (begin) SELECT begin();\nCOMMIT;\n",
+    });
+    const result = await up(db.url, migrations);
+    expect(result.applied.map((migration) => migration.version)).toEqual(["005"]);
+    const rows = await db.sql`select version from schema_migrations`;
+    expect(rows.map((row) => row.version)).toEqual(["005"]);
+    const [span] = await db.sql`select begin from spans`;
+    expect(span?.begin).toBe(1);
+  });
+
   test("a failing legacy file leaves nothing behind, even what came before its error", async () => {
     const migrations = migrationsFrom({
       "005_legacy.sql": "BEGIN;\nCREATE TABLE legacy (id int);\nCOMMIT;\nBEGIN;\nCREATE TABLE legacy_two (id int);\nSELECT broken syntax here;\nCOMMIT;\n",

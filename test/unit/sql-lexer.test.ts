@@ -387,3 +387,85 @@ describe("regressions found in review", () => {
     expect(text.trim()).toBe("select 1 frm x;");
   });
 });
+
+describe("issue 17: the splitter against PostgreSQL's parser", () => {
+  test("17.17: a rule's parenthesised action list is one statement", () => {
+    const rule = "CREATE RULE notify_both AS ON INSERT TO t DO INSTEAD (NOTIFY a; NOTIFY b)";
+    expect(texts(`${rule};\nselect 1;`)).toEqual([rule, "select 1"]);
+    expect(texts("select (1); select 2")).toEqual(["select (1)", "select 2"]);
+  });
+
+  test("17.18: begin as a name never opens a block, in a routine or anywhere", () => {
+    const cases = [
+      "create table t (begin int, b int)",
+      "select begin, b.begin from t b",
+      "create function begin() returns int language sql return 1",
+      "create function f() returns int language sql set search_path = begin return 1",
+      "create function f(x t) returns int language sql return x.begin",
+      "create function f() returns setof t language sql as 'select begin from t'",
+      "create procedure p() language sql as $$ select 1 $$ set search_path = begin",
+    ];
+    for (const statement of cases) expect(texts(`${statement};\nselect 2;\nselect 3`)).toEqual([statement, "select 2", "select 3"]);
+  });
+
+  test("17.18: BEGIN ATOMIC opens the body, with a comment between the words, and t.end inside does not close it", () => {
+    const fn = "create function f() returns int language sql begin /* body */ atomic select t.end from t; select case when true then 1 end; end";
+    expect(texts(`${fn};\nselect 2`)).toEqual([fn, "select 2"]);
+  });
+
+  test("17.18: a legacy BEGIN/COMMIT file with a begin column and a function named begin: both blanked, nothing swallowed", () => {
+    const sql = "BEGIN;\ncreate table t (begin int);\ncreate function begin() returns int language sql return 1;\nselect t.begin from t;\nCOMMIT;\n";
+    const { text, blanked } = blankTransactionControl(sql);
+    expect(blanked).toBe(2);
+    expect(text).toBe(sql.replace("BEGIN;", "      ").replace("COMMIT;", "       "));
+  });
+
+  test("17.19: a dollar-quote tag of any length, 300 characters included", () => {
+    const tag = `$${"t".repeat(300)}$`;
+    const body = `do ${tag} begin perform 1; end ${tag}`;
+    const result = scanSql(`${body};\nselect 2;`);
+    expect(result.unterminated).toBeNull();
+    expect(texts(`${body};\nselect 2;`)).toEqual([body, "select 2"]);
+    expect(scanSql(`select ${tag} ; `).unterminated).toEqual({ kind: "dollar quote", offset: 7 });
+  });
+
+  test("17.20: COMMIT PREPARED and ROLLBACK PREPARED are not transaction control, so they are never blanked", () => {
+    const sql = "COMMIT PREPARED 'x';\nROLLBACK PREPARED 'y';\n";
+    expect(scanSql(sql).statements.map(isTransactionControl)).toEqual([false, false]);
+    expect(blankTransactionControl(sql).text).toBe(sql);
+  });
+});
+
+describe("17.21: blanking transaction control is one pass", () => {
+  // Counts the characters string methods produce: a quadratic rebuild (re-slicing the whole text per statement) copies n²/2 of them.
+  function charactersProduced(run: () => void): number {
+    const prototype = String.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const names = ["slice", "substring", "substr", "replace", "replaceAll", "concat", "repeat", "padEnd", "padStart"];
+    const originals = new Map(names.map((name) => [name, prototype[name]]));
+    let produced = 0;
+    for (const name of names) {
+      const original = originals.get(name);
+      prototype[name] = function (this: string, ...args: unknown[]) {
+        const result = original?.apply(this, args);
+        if (typeof result === "string") produced += result.length;
+        return result;
+      };
+    }
+    try {
+      run();
+    } finally {
+      for (const name of names) prototype[name] = originals.get(name) as (...args: unknown[]) => unknown;
+    }
+    return produced;
+  }
+
+  test("8 times the BEGIN/COMMIT pairs produce at most about 8 times the characters (quadratic would be 64)", () => {
+    const pairs = (count: number): string => "BEGIN;\ncreate table t (id int);\nCOMMIT;\n".repeat(count);
+    const small = pairs(500);
+    const large = pairs(4000);
+    expect(blankTransactionControl(large).blanked).toBe(8000);
+    const ratio = charactersProduced(() => blankTransactionControl(large)) / charactersProduced(() => blankTransactionControl(small));
+    expect(ratio).toBeGreaterThan(6);
+    expect(ratio).toBeLessThan(12);
+  });
+});
