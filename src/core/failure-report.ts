@@ -84,12 +84,14 @@ export interface FailureFacts {
   readonly connectionLost: boolean;
   readonly blockers?: readonly Blocker[];
   readonly invalidIndexes?: readonly string[];
+  /** Secrets to cut out before any text is shortened (a cut through a password would show part of it). */
+  readonly secrets?: readonly string[];
 }
 
 /** The place in a file, as compilers show it: file:line:column, the line, a caret under the column. */
-export function pointAt(fileName: string, position: SourcePosition): string[] {
+export function pointAt(fileName: string, position: SourcePosition, secrets: readonly string[] = []): string[] {
   const gutter = String(position.line).length;
-  const excerpt = excerptAround(position.lineText, position.column);
+  const excerpt = excerptAround(position.lineText, position.column, undefined, secrets);
   return [
     `  --> ${fileName}:${position.line}:${position.column}`,
     `  ${String(position.line)} | ${excerpt.text}`,
@@ -102,16 +104,17 @@ export function migrationFailure(error: unknown, facts: FailureFacts): MigrateEr
   if (error instanceof MigrateError) return error;
   const server = error as ServerError;
   const { source, outcome, progress } = facts;
+  const secrets = facts.secrets ?? [];
   const details: string[] = [];
   const position = facts.position === null ? null : locateInFile(source.text, facts.queryOffset, facts.position);
   let at = "";
   if (position) {
     at = ` at line ${position.line}, column ${position.column}`;
-    details.push(...pointAt(source.fileName, position));
+    details.push(...pointAt(source.fileName, position, secrets));
   }
-  if (server.detail) details.push(`  detail: ${clipText(server.detail)}`);
-  if (server.hint) details.push(`  hint: ${clipText(server.hint)}`);
-  if (server.where) details.push(`  context: ${clipText(server.where)}`);
+  if (server.detail) details.push(`  detail: ${clipText(server.detail, undefined, secrets)}`);
+  if (server.hint) details.push(`  hint: ${clipText(server.hint, undefined, secrets)}`);
+  if (server.where) details.push(`  context: ${clipText(server.where, undefined, secrets)}`);
   const blockers = facts.blockers ?? [];
   if (blockers.length > 0) details.push(`  blocked by: ${describeBlockers(blockers)}`);
   const invalid = facts.invalidIndexes ?? [];
@@ -127,7 +130,7 @@ export function migrationFailure(error: unknown, facts: FailureFacts): MigrateEr
       : invalid.length > 0
         ? ` Drop the INVALID index${invalid.length > 1 ? "es" : ""} listed below, fix the file, and run st44-migrate up again.`
         : " Fix the SQL in the file and run st44-migrate up again.";
-  return new MigrateError("MIGRATION_FAILED", `Migration ${source.fileName} failed${at}: ${clipText(server.message ?? String(error))}${sqlstate}. ${outcome.step}${progressText}${fix}`, {
+  return new MigrateError("MIGRATION_FAILED", `Migration ${source.fileName} failed${at}: ${clipText(server.message ?? String(error), undefined, secrets)}${sqlstate}. ${outcome.step}${progressText}${fix}`, {
     details,
     cause: error,
   });
@@ -140,13 +143,13 @@ export function serverPosition(error: unknown): number | null {
 }
 
 /** Refuses, before sending anything, a file whose quote, identifier, dollar quote or comment never closes. */
-export function assertTerminated(migration: Migration, unterminated: ScanResult["unterminated"]): void {
+export function assertTerminated(migration: Migration, unterminated: ScanResult["unterminated"], secrets: readonly string[] = []): void {
   if (unterminated === null) return;
   const position = locateInFile(migration.text, migration.upOffset + unterminated.offset, 1);
   throw new MigrateError(
     "MIGRATION_FAILED",
     `Migration ${migration.fileName} has an unterminated ${unterminated.kind}${position ? ` starting at line ${position.line}, column ${position.column}` : ""}: it never closes, so the server would read the rest of the file as part of it. Nothing of ${migration.fileName} was run. Close it and run st44-migrate up again.`,
-    { details: position ? pointAt(migration.fileName, position) : [] },
+    { details: position ? pointAt(migration.fileName, position, secrets) : [] },
   );
 }
 

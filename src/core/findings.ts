@@ -1,5 +1,6 @@
 import { MigrateError } from "./errors.ts";
 import type { Plan, PlanEntry } from "./plan.ts";
+import { printable } from "./printable.ts";
 
 /**
  * "What is wrong with this database, for this build", decided once: up, plan,
@@ -34,7 +35,7 @@ export function planFindings(plan: Plan): Finding[] {
       kind: "unknown" as const,
       subject: entry.version,
       severity: "warning" as const,
-      message: `${entry.version} (${entry.name}): applied, but this build does not know it (${entry.row?.hasDown ? "can be rolled back with down --to-known" : "has no stored down SQL"})`,
+      message: `${printable(entry.version)} (${printable(entry.name)}): applied, but this build does not know it (${entry.row?.hasDown ? "can be rolled back with down --to-known" : "has no stored down SQL"})`,
     })),
     ...plan.pending.map((migration) => ({
       kind: "pending" as const,
@@ -74,7 +75,8 @@ export function checksumMismatchError(changed: readonly PlanEntry[]): MigrateErr
 }
 
 function unknownList(unknown: readonly PlanEntry[]): string {
-  return unknown.map((entry) => `${entry.version} (${entry.name})`).join(", ");
+  // Rows come from the database: what they hold is shown, never interpreted by a terminal or a log parser.
+  return unknown.map((entry) => `${printable(entry.version)} (${printable(entry.name)})`).join(", ");
 }
 
 export function unknownMigrationsError(unknown: readonly PlanEntry[]): MigrateError {

@@ -1,4 +1,5 @@
 import type { Plan } from "./plan.ts";
+import { printable } from "./printable.ts";
 
 /** Which versions are in which state: the `migrations` part of the health document, and the head of status --json. */
 export function migrationSummary(plan: Plan) {
@@ -30,9 +31,10 @@ export function statusDocument(plan: Plan) {
 /** A fixed-width table for people (status without --json). */
 export function statusTable(plan: Plan): string {
   const header = ["VERSION", "NAME", "STATE", "APPLIED AT", "DURATION"];
+  // Versions and names may come from the database: a newline or an escape sequence there must not reach the terminal.
   const rows = plan.entries.map((entry) => [
-    entry.version,
-    entry.name,
+    printable(entry.version),
+    printable(entry.name),
     entry.state,
     entry.row ? entry.row.appliedAt.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z") : "-",
     entry.row?.durationMs == null ? "-" : `${entry.row.durationMs} ms`,

@@ -3,6 +3,7 @@ import { type StepProgress, assertTerminated, migrationFailure, outcomes, server
 import { interruptedError } from "../core/interrupt.ts";
 import type { Migration } from "../core/migration-set.ts";
 import { scanSql } from "../core/sql-lexer.ts";
+import { registeredSecrets } from "../log.ts";
 import { type Reserved, isConnectionFailure } from "./connection.ts";
 import { lockTimeoutSql } from "./lock.ts";
 import { type MigrationSession, rollbackAfter, runCancellable } from "./session.ts";
@@ -23,7 +24,7 @@ export async function applyStatementByStatement(session: MigrationSession, migra
     );
   }
   const { statements, unterminated } = scanSql(migration.up);
-  assertTerminated(migration, unterminated);
+  assertTerminated(migration, unterminated, registeredSecrets());
   await db.unsafe(`${lockTimeoutSql(session.lockTimeoutMs, "session")}; set statement_timeout = ${Math.round(session.statementTimeoutMs)}`);
   const invalidBefore = await invalidIndexes(db);
   const started = performance.now();
@@ -43,6 +44,7 @@ export async function applyStatementByStatement(session: MigrationSession, migra
         progress,
         connectionLost,
         invalidIndexes: left,
+        secrets: registeredSecrets(),
       });
     }
   }

@@ -5,6 +5,7 @@ import { interruptedError } from "../core/interrupt.ts";
 import type { Migration } from "../core/migration-set.ts";
 import { blankTransactionControl } from "../core/sql-lexer.ts";
 import { type BlockerWatch, NO_WATCH, watchBlockers } from "./blockers.ts";
+import { registeredSecrets } from "../log.ts";
 import { isConnectionFailure, lastRowSet } from "./connection.ts";
 import { takeTransactionLock } from "./lock.ts";
 import { composeOneQuery } from "./one-query.ts";
@@ -112,7 +113,7 @@ async function sendStepwise(session: MigrationSession, migration: Migration, tex
 async function applyInTransaction(session: MigrationSession, migration: Migration, progress: StepProgress): Promise<number | null> {
   // A legacy file's own BEGIN/COMMIT would end our transaction early; blank them.
   const { text, unterminated } = blankTransactionControl(migration.up);
-  assertTerminated(migration, unterminated);
+  assertTerminated(migration, unterminated, registeredSecrets());
   const guard = randomUUID();
   let watch: BlockerWatch = NO_WATCH;
   const startWatching = (pid: number): void => {
@@ -145,6 +146,7 @@ async function applyInTransaction(session: MigrationSession, migration: Migratio
       outcome: outcomes.rolledBack(migration.fileName),
       progress,
       connectionLost: isConnectionFailure(error),
+      secrets: registeredSecrets(),
       blockers,
     });
   }

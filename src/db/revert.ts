@@ -1,6 +1,7 @@
 import { type SqlSource, type StepProgress, migrationFailure, outcomes, serverPosition } from "../core/failure-report.ts";
 import { interruptedError } from "../core/interrupt.ts";
 import { blankTransactionControl } from "../core/sql-lexer.ts";
+import { registeredSecrets } from "../log.ts";
 import { isConnectionFailure } from "./connection.ts";
 import { type MigrationSession, inMigrationTransaction, runCancellable } from "./session.ts";
 import { forgetRow } from "./tracking.ts";
@@ -33,6 +34,7 @@ export async function revertMigration(session: MigrationSession, step: RevertSte
       outcome: outcomes.rollbackStepUndone(),
       progress,
       connectionLost: isConnectionFailure(error),
+      secrets: registeredSecrets(),
     });
   }
 }
