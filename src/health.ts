@@ -8,6 +8,7 @@ import { migrationSummary } from "./core/status-report.ts";
 import type { Sql } from "./db/connection.ts";
 import { missingTables } from "./db/tables.ts";
 import { readTracking } from "./db/tracking.ts";
+import { appliedRows } from "./operations/read-plan.ts";
 import { redact } from "./log.ts";
 
 export type HealthStatus = "healthy" | "degraded" | "unhealthy";
@@ -69,7 +70,7 @@ export async function checkDatabaseHealth(options: HealthOptions): Promise<Healt
     const outcome = await Promise.race([work, timeout]);
     if (outcome === "timeout") return unanswered("timeout", `the database did not answer within ${timeoutMs} ms`);
     const [tracking, missing] = outcome;
-    const plan = planMigrations(options.migrations, tracking.rows);
+    const plan = planMigrations(options.migrations, appliedRows(tracking, options.migrations));
     const { unhealthy, degraded } = healthReasons([...planFindings(plan), ...missingTableFindings(missing)]);
     if (tracking.kind === "missing") unhealthy.unshift("the tracking table schema_migrations does not exist: no migration was applied");
     return {

@@ -3,8 +3,9 @@
  * the library call. This module only gathers them.
  */
 export type { AppliedMigration, MigratorOptions, ReadState, StartedRead } from "./operations/options.ts";
-export { assertCanApply, assertConsistent, readPlan, startReadingTracking, waitAndReadPlan } from "./operations/read-plan.ts";
+export { assertCanApply, assertConsistent, assertSchemaPresent, readPlan, startReadingTracking, waitAndReadPlan } from "./operations/read-plan.ts";
 export { type UpResult, migrateUp } from "./operations/up.ts";
 export { type DownResult, migrateDown } from "./operations/down.ts";
 export { baselineTo, repairChecksum } from "./operations/baseline.ts";
+export { forgetMigration, markApplied } from "./operations/mark.ts";
 export { verifyDatabase } from "./operations/verify.ts";

@@ -50,6 +50,9 @@ export const errorCodes = {
   CHECKSUM_MISMATCH: ExitCode.refused,
   UNKNOWN_MIGRATIONS: ExitCode.refused,
   TRACKING_TABLE_INVALID: ExitCode.refused,
+  TRACKING_TABLE_DIRTY: ExitCode.refused,
+  MIGRATION_MISMATCHED: ExitCode.refused,
+  SCHEMA_INCOMPLETE: ExitCode.refused,
   // applying
   MIGRATION_FAILED: ExitCode.migrationFailed,
   MIGRATION_ENDED_TRANSACTION: ExitCode.migrationFailed,
@@ -59,6 +62,7 @@ export const errorCodes = {
   CONFIRMATION_REQUIRED: ExitCode.usage,
   BASELINE_REFUSED: ExitCode.refused,
   REPAIR_REFUSED: ExitCode.refused,
+  MARK_REFUSED: ExitCode.refused,
   VERIFY_FAILED: ExitCode.refused,
   MIGRATION_FILE_EXISTS: ExitCode.usage,
   // import

@@ -16,17 +16,18 @@ function normalise(name: string): string {
 
 /**
  * The tables that applying every migration's up part in order leaves behind,
- * read from CREATE TABLE / DROP TABLE / ALTER TABLE ... RENAME TO statements.
- * Used by the health check to tell "the schema exists" from "rows say so".
+ * read from CREATE TABLE / DROP TABLE / ALTER TABLE ... RENAME TO statements,
+ * each with the migration that created (or last renamed) it. Used by the
+ * health check and by up to tell "the schema exists" from "rows say so".
  */
-export function expectedTables(migrations: readonly Migration[]): string[] {
-  const tables = new Set<string>();
+export function tablesCreatedBy(migrations: readonly Migration[]): Map<string, Migration> {
+  const tables = new Map<string, Migration>();
   for (const migration of migrations) {
     for (const statement of scanSql(migration.up).statements) {
       const text = migration.up.slice(statement.start, statement.end);
       const created = CREATE_TABLE.exec(text);
       if (created?.[1] && !/^create\s+(?:(?:global\s+|local\s+)?(?:temp|temporary))/i.test(text)) {
-        tables.add(normalise(created[1]));
+        tables.set(normalise(created[1]), migration);
         continue;
       }
       const dropped = DROP_TABLE.exec(text);
@@ -37,9 +38,13 @@ export function expectedTables(migrations: readonly Migration[]): string[] {
       const renamed = RENAME_TABLE.exec(text);
       if (renamed?.[1] && renamed[2] && tables.delete(normalise(renamed[1]))) {
         const schema = normalise(renamed[1]).includes(".") ? `${normalise(renamed[1]).split(".")[0]}.` : "";
-        tables.add(schema + normalise(renamed[2]));
+        tables.set(schema + normalise(renamed[2]), migration);
       }
     }
   }
-  return [...tables].sort();
+  return tables;
+}
+
+export function expectedTables(migrations: readonly Migration[]): string[] {
+  return [...tablesCreatedBy(migrations).keys()].sort();
 }

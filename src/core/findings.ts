@@ -6,7 +6,7 @@ import { printable } from "./printable.ts";
  * "What is wrong with this database, for this build", decided once: up, plan,
  * run, status, verify and the health check all read the same findings.
  */
-export type FindingKind = "changed" | "unknown" | "pending" | "out-of-order" | "missing-table";
+export type FindingKind = "changed" | "mismatched" | "unknown" | "pending" | "out-of-order" | "missing-table";
 
 /** error: the database cannot be trusted by this build; warning: it works, but someone should look. */
 export type Severity = "error" | "warning";
@@ -30,6 +30,12 @@ export function planFindings(plan: Plan): Finding[] {
       subject: entry.version,
       severity: "error" as const,
       message: `${entry.migration?.fileName ?? entry.version}: applied with checksum ${short(entry.row?.checksum)}, the file now has ${short(entry.migration?.checksum)} (restore the file, or st44-migrate repair --accept ${entry.version} if the edit is harmless)`,
+    })),
+    ...plan.mismatched.map((entry) => ({
+      kind: "mismatched" as const,
+      subject: entry.version,
+      severity: "error" as const,
+      message: `${entry.migration?.fileName ?? entry.version}: schema_migrations records version ${printable(entry.row?.version ?? entry.version)} as "${printable(entry.row?.name ?? "")}", another file (st44-migrate repair --accept ${entry.version} if it is this file renamed)`,
     })),
     ...plan.unknown.map((entry) => ({
       kind: "unknown" as const,
@@ -91,9 +97,19 @@ export function unknownMigrationsWarning(unknown: readonly PlanEntry[]): string 
   return `the database has migrations this build does not know: ${unknownList(unknown)} (a newer release migrated it; continuing)`;
 }
 
+/** The refusal for rows that record another file under a migration's version. */
+export function mismatchedError(mismatched: readonly PlanEntry[]): MigrateError {
+  const list = mismatched.map((entry) => `version ${printable(entry.row?.version ?? entry.version)} recorded as "${printable(entry.row?.name ?? "")}" (this build's file is ${entry.migration?.fileName ?? entry.version})`);
+  return new MigrateError(
+    "MIGRATION_MISMATCHED",
+    `schema_migrations holds ${mismatched.length} row(s) under the version of a migration of this build but the name of another file: ${list.join("; ")}. Such a row was written for a different file (two legacy files shared a number), so it is not taken as this migration, and nothing was applied. If the file was renumbered when the folder was imported, record its old identity on its up marker (-- migrate:up formerly:VERSION_NAME); if it is the same migration under a new name, accept the name with st44-migrate repair --accept VERSION; otherwise check what the database holds and mark it with st44-migrate mark-applied or forget.`,
+  );
+}
+
 /** Why writing must not start: an edited applied migration, or unknown ones when --on-unknown fail. Null when it may. */
 export function refusalToApply(plan: Plan, onUnknown: "warn" | "fail"): MigrateError | null {
   if (plan.changed.length > 0) return checksumMismatchError(plan.changed);
+  if (plan.mismatched.length > 0) return mismatchedError(plan.mismatched);
   if (plan.unknown.length > 0 && onUnknown === "fail") return unknownMigrationsError(plan.unknown);
   return null;
 }
@@ -107,7 +123,7 @@ export function healthReasons(findings: readonly Finding[]): { unhealthy: string
   const unhealthy: string[] = [];
   const degraded: string[] = [];
   const pending = versions("pending");
-  const changed = versions("changed");
+  const changed = [...versions("changed"), ...versions("mismatched")];
   const missing = versions("missing-table");
   const unknown = versions("unknown");
   if (pending.length > 0) unhealthy.push(`${pending.length} migration(s) pending: ${pending.join(", ")}`);
@@ -115,4 +131,18 @@ export function healthReasons(findings: readonly Finding[]): { unhealthy: string
   if (missing.length > 0) unhealthy.push(`missing table(s): ${missing.join(", ")}`);
   if (unknown.length > 0) degraded.push(`the database has migration(s) this build does not know: ${unknown.join(", ")}`);
   return { unhealthy, degraded };
+}
+
+/**
+ * The refusal for applied migrations whose tables do not exist: rows say the
+ * schema is there and it is not (a legacy runner ran a rollback file as a
+ * migration, or someone dropped the table). Starting the application on it
+ * would be the outage again.
+ */
+export function schemaIncompleteError(missing: ReadonlyMap<string, string>): MigrateError {
+  const list = [...missing].map(([table, fileName]) => `${printable(table)} (created by ${fileName})`);
+  return new MigrateError(
+    "SCHEMA_INCOMPLETE",
+    `The migrations recorded as applied create tables that do not exist: ${list.join(", ")}. The rows in schema_migrations say the schema is there and it is not, so nothing was applied and the application must not start on it. Recreate what is missing: remove the rows of the migrations that created them with st44-migrate forget VERSION (their SQL is not run) and run st44-migrate up again, or restore the tables from a backup; st44-migrate verify lists every difference.`,
+  );
 }

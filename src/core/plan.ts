@@ -4,15 +4,22 @@ import { compareVersionKeys, compareVersions, versionKey } from "./version.ts";
 /** A row of the tracking table, as the database holds it. */
 export interface AppliedRow {
   readonly version: string;
-  readonly name: string;
-  readonly appliedAt: Date;
+  /** null where the tool that wrote the row kept no name (dbmate, golang-migrate, a hand-made table). */
+  readonly name: string | null;
+  /** null where the tool that wrote the row kept no time. */
+  readonly appliedAt: Date | null;
   /** null for rows written by hand-applied files before the runner existed. */
   readonly checksum: string | null;
   readonly durationMs: number | null;
   readonly hasDown: boolean;
 }
 
-export type MigrationState = "applied" | "pending" | "changed" | "unknown";
+/**
+ * "mismatched": a row holds this migration's version under another name, one
+ * the file does not claim as a former identity: it records some other file
+ * (two legacy files shared a number), so it is never taken as this one.
+ */
+export type MigrationState = "applied" | "pending" | "changed" | "unknown" | "mismatched";
 
 export interface PlanEntry {
   readonly version: string;
@@ -29,6 +36,7 @@ export interface Plan {
   readonly pending: readonly Migration[];
   readonly changed: readonly PlanEntry[];
   readonly unknown: readonly PlanEntry[];
+  readonly mismatched: readonly PlanEntry[];
   readonly applied: readonly PlanEntry[];
   /** Highest applied version (as written in its row), or null. */
   readonly latestApplied: string | null;
@@ -39,29 +47,64 @@ export interface Plan {
 }
 
 /**
+ * A recorded name as the file names it: legacy runners wrote "040_x", "x.sql"
+ * or "X" for the file 040_x.sql.
+ */
+export function comparableName(name: string): string {
+  return name.trim().toLowerCase().replace(/\.sql$/, "").replace(/^\d+_/, "");
+}
+
+/** Whether a row may be taken as `migration`'s: no name recorded, or the file's own. */
+function sameIdentity(row: AppliedRow, name: string): boolean {
+  return row.name === null || comparableName(row.name) === comparableName(name);
+}
+
+/**
  * Compares the files with the tracking table. Legacy rows have no checksum:
- * they are trusted as applied (we cannot know what text produced them).
+ * they are trusted as applied (we cannot know what text produced them). A
+ * row is taken as a file's when it holds the file's version and name, or a
+ * former identity the file records (`formerly:` on its up marker: a file
+ * renumbered when a legacy folder was imported).
  */
 export function planMigrations(migrations: readonly Migration[], rows: readonly AppliedRow[]): Plan {
   const rowsByKey = new Map<string, AppliedRow>();
   for (const row of rows) rowsByKey.set(versionKey(row.version), row);
   const knownKeys = new Set(migrations.map((migration) => migration.key));
 
+  // Rows recorded under a former identity belong to the renumbered file, whatever file has that number now.
+  const claimed = new Map<Migration, AppliedRow>();
+  for (const migration of migrations) {
+    for (const former of migration.options.formerly) {
+      const key = versionKey(former.version);
+      const row = rowsByKey.get(key);
+      if (!row || row.name === null || comparableName(row.name) !== comparableName(former.name)) continue;
+      rowsByKey.delete(key);
+      if (!claimed.has(migration)) claimed.set(migration, row);
+    }
+  }
+
   const entries: PlanEntry[] = [];
   for (const migration of migrations) {
-    const row = rowsByKey.get(migration.key) ?? null;
+    const own = rowsByKey.get(migration.key) ?? null;
+    const row = own ?? claimed.get(migration) ?? null;
     const state: MigrationState =
-      row === null ? "pending" : row.checksum !== null && row.checksum !== migration.checksum ? "changed" : "applied";
+      row === null
+        ? "pending"
+        : own !== null && !sameIdentity(own, migration.name)
+          ? "mismatched"
+          : row.checksum !== null && row.checksum !== migration.checksum
+            ? "changed"
+            : "applied";
     entries.push({ version: migration.version, key: migration.key, name: migration.name, state, migration, row });
   }
   for (const [key, row] of rowsByKey) {
     if (!knownKeys.has(key)) {
-      entries.push({ version: row.version, key, name: row.name, state: "unknown", migration: null, row });
+      entries.push({ version: row.version, key, name: row.name ?? "", state: "unknown", migration: null, row });
     }
   }
   entries.sort((a, b) => compareVersionKeys(a.key, b.key));
 
-  const applied = entries.filter((entry) => entry.row !== null);
+  const applied = entries.filter((entry) => entry.row !== null && entry.state !== "mismatched");
   const latestAppliedEntry = applied.at(-1);
   const latestApplied = latestAppliedEntry ? latestAppliedEntry.version : null;
   const pending = entries.flatMap((entry) => (entry.state === "pending" && entry.migration ? [entry.migration] : []));
@@ -70,10 +113,25 @@ export function planMigrations(migrations: readonly Migration[], rows: readonly 
     pending,
     changed: entries.filter((entry) => entry.state === "changed"),
     unknown: entries.filter((entry) => entry.state === "unknown"),
+    mismatched: entries.filter((entry) => entry.state === "mismatched"),
     applied,
     latestApplied,
     latestKnown: migrations.at(-1)?.version ?? null,
     outOfOrder:
       latestApplied === null ? [] : pending.filter((migration) => compareVersions(migration.version, latestApplied) < 0),
   };
+}
+
+/**
+ * The rows a high-water mark stands for (golang-migrate keeps only the
+ * version reached): every migration up to it, with nothing else known, and
+ * the version itself as an unknown row when no file has it.
+ */
+export function rowsUpTo(migrations: readonly Migration[], version: string | null): AppliedRow[] {
+  if (version === null) return [];
+  const limit = versionKey(version);
+  const row = (rowVersion: string, name: string | null): AppliedRow => ({ version: rowVersion, name, appliedAt: null, checksum: null, durationMs: null, hasDown: false });
+  const rows = migrations.filter((migration) => compareVersionKeys(migration.key, limit) <= 0).map((migration) => row(migration.version, migration.name));
+  if (!migrations.some((migration) => migration.key === limit)) rows.push(row(version, null));
+  return rows;
 }

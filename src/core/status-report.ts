@@ -9,6 +9,7 @@ export function migrationSummary(plan: Plan) {
     latest: plan.latestApplied,
     expected_latest: plan.latestKnown,
     changed: plan.changed.map((entry) => entry.version),
+    mismatched: plan.mismatched.map((entry) => entry.version),
     unknown: plan.unknown.map((entry) => entry.version),
   };
 }
@@ -21,7 +22,7 @@ export function statusDocument(plan: Plan) {
       version: entry.version,
       name: entry.name,
       state: entry.state,
-      applied_at: entry.row?.appliedAt.toISOString() ?? null,
+      applied_at: entry.row?.appliedAt?.toISOString() ?? null,
       duration_ms: entry.row?.durationMs ?? null,
       file: entry.migration?.fileName ?? null,
     })),
@@ -36,12 +37,14 @@ export function statusTable(plan: Plan): string {
     printable(entry.version),
     printable(entry.name),
     entry.state,
-    entry.row ? entry.row.appliedAt.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z") : "-",
+    entry.row?.appliedAt ? entry.row.appliedAt.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z") : entry.row ? "unknown" : "-",
     entry.row?.durationMs == null ? "-" : `${entry.row.durationMs} ms`,
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)));
   const format = (cells: readonly string[]) =>
     cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd();
-  const summary = `${plan.applied.length} applied, ${plan.pending.length} pending, ${plan.changed.length} changed, ${plan.unknown.length} unknown; latest ${plan.latestApplied ?? "none"} of ${plan.latestKnown ?? "none"}`;
+  const count = (state: string) => plan.entries.filter((entry) => entry.state === state).length;
+  const mismatched = plan.mismatched.length > 0 ? `, ${plan.mismatched.length} mismatched` : "";
+  const summary = `${count("applied")} applied, ${plan.pending.length} pending, ${plan.changed.length} changed${mismatched}, ${plan.unknown.length} unknown; latest ${plan.latestApplied ?? "none"} of ${plan.latestKnown ?? "none"}`;
   return [format(header), ...rows.map(format), "", summary, ""].join("\n");
 }

@@ -16,17 +16,30 @@ export const VERSION_KEY_SQL = "coalesce(nullif(ltrim(btrim(version), '0'), ''),
 export type TrackingState =
   /** No table yet: everything is pending. */
   | { readonly kind: "missing"; readonly rows: readonly AppliedRow[] }
-  /** The hand-made three-column table: its rows count as applied; `up` adds the runner's columns. */
-  | { readonly kind: "legacy"; readonly rows: readonly AppliedRow[] }
+  /**
+   * A table another hand or tool made, one row per applied version: the
+   * hand-made three-column table, or dbmate's (version only). Its rows count
+   * as applied; `up` adds the runner's columns in place.
+   */
+  | { readonly kind: "legacy"; readonly rows: readonly AppliedRow[]; readonly madeBy: "hand" | "dbmate" }
+  /**
+   * golang-migrate's table: one row, the version everything up to which is
+   * applied. `rows` is empty: the plan derives them from the migrations
+   * (rowsUpTo). `up` keeps the table under another name and creates its own.
+   */
+  | { readonly kind: "golang-migrate"; readonly rows: readonly AppliedRow[]; readonly upTo: string | null }
   | { readonly kind: "ready"; readonly rows: readonly AppliedRow[] };
 
 /** What the catalog says the table is. */
-export type TrackingShape = "missing" | "legacy" | "ready" | "invalid";
+export type TrackingShape = "missing" | "ready" | "legacy" | "dbmate" | "golang-migrate" | "invalid";
+
+/** Where a golang-migrate table goes when the runner takes over: kept, not dropped, for whoever wants to look back. */
+export const GOLANG_MIGRATE_KEPT_AS = `${TRACKING_TABLE}_golang_migrate`;
 
 interface RowShape {
   version: string;
-  name: string;
-  applied_at: Date;
+  name: string | null;
+  applied_at: Date | null;
   checksum: string | null;
   duration_ms: number | null;
   has_down: boolean;
@@ -34,7 +47,7 @@ interface RowShape {
 
 function toRow(row: RowShape): AppliedRow {
   return {
-    version: row.version.trim(),
+    version: String(row.version).trim(),
     name: row.name,
     appliedAt: row.applied_at,
     checksum: row.checksum,
@@ -45,10 +58,15 @@ function toRow(row: RowShape): AppliedRow {
 
 /** The runner's columns that the read names: a table lacking one is from an older build, and adopted. */
 const READ_COLUMNS = ["version", "name", "applied_at", "checksum", "duration_ms", "down_sql", "history"] as const;
-const LEGACY_COLUMNS = ["version", "name", "applied_at"] as const;
 
 const READ_TRACKING_TABLE = `select version, name, applied_at, checksum, duration_ms, down_sql is not null as has_down, history is not null as has_history from ${TRACKING_TABLE}`;
-const READ_LEGACY_TABLE = `select version::text as version, name::text as name, applied_at, null::text as checksum, null::int as duration_ms, false as has_down from ${TRACKING_TABLE}`;
+
+/** A hand-made or dbmate table's rows: version always, name and applied_at where the table has them. */
+function readForeignRowsSql(columns: readonly string[]): string {
+  const name = columns.includes("name") ? "name::text" : "null::text";
+  const appliedAt = columns.includes("applied_at") ? "applied_at::timestamptz" : "null::timestamptz";
+  return `select version::text as version, ${name} as name, ${appliedAt} as applied_at, null::text as checksum, null::int as duration_ms, false as has_down from ${TRACKING_TABLE}`;
+}
 
 /** One catalog read: which columns the table has (none: there is no table on the search_path). */
 export async function inspectTrackingTable(db: Queryable): Promise<{ shape: TrackingShape; columns: readonly string[] }> {
@@ -56,15 +74,26 @@ export async function inspectTrackingTable(db: Queryable): Promise<{ shape: Trac
     `select attname::text as name from pg_attribute where attrelid = to_regclass('${TRACKING_TABLE}') and attnum > 0 and not attisdropped order by attnum`,
   );
   const columns = rows.map((row) => row.name);
-  const has = (wanted: readonly string[]) => wanted.every((column) => columns.includes(column));
-  const shape: TrackingShape = columns.length === 0 ? "missing" : has(READ_COLUMNS) ? "ready" : has(LEGACY_COLUMNS) ? "legacy" : "invalid";
+  const has = (...wanted: string[]) => wanted.every((column) => columns.includes(column));
+  const shape: TrackingShape =
+    columns.length === 0
+      ? "missing"
+      : has(...READ_COLUMNS)
+        ? "ready"
+        : has("version", "dirty") && columns.length === 2
+          ? "golang-migrate"
+          : has("version", "name", "applied_at")
+            ? "legacy"
+            : has("version") && !has("name")
+              ? "dbmate"
+              : "invalid";
   return { shape, columns };
 }
 
 /**
  * Reads the rows. The common case is one round trip: the runner's own table,
- * read directly. When that read fails, the catalog tells which shape is
- * there, and the rows are read as that shape has them.
+ * read directly. When that read does not fit the catalog, the catalog tells
+ * which shape is there, and the rows are read as that shape has them.
  */
 export async function readTracking(db: Queryable): Promise<TrackingState> {
   let firstError: unknown;
@@ -84,7 +113,10 @@ export async function readTracking(db: Queryable): Promise<TrackingState> {
     case "missing":
       return { kind: "missing", rows: [] };
     case "legacy":
-      return { kind: "legacy", rows: (await db.unsafe<RowShape[]>(READ_LEGACY_TABLE)).map(toRow) };
+    case "dbmate":
+      return { kind: "legacy", rows: (await db.unsafe<RowShape[]>(readForeignRowsSql(columns))).map(toRow), madeBy: shape === "dbmate" ? "dbmate" : "hand" };
+    case "golang-migrate":
+      return readGolangMigrate(db);
     case "ready":
       // Another runner created or adopted it since the first read (or that read failed for another reason,
       // which a second read reports again).
@@ -92,10 +124,23 @@ export async function readTracking(db: Queryable): Promise<TrackingState> {
     case "invalid":
       throw new MigrateError(
         "TRACKING_TABLE_INVALID",
-        `The table ${TRACKING_TABLE} exists but lacks the columns version, name and applied_at (it has ${columns.join(", ")}). It was not made by st44-migrate or by migration 000; rename it (ALTER TABLE ${TRACKING_TABLE} RENAME TO ${TRACKING_TABLE}_old) and run st44-migrate again.`,
+        `The table ${TRACKING_TABLE} exists but has no version column (it has ${columns.join(", ")}), so it was made by another tool, whose rows cannot say what is applied. Nothing was changed. Do not just rename it and run up: that would apply every migration again to a schema that has them. Rename it (ALTER TABLE ${TRACKING_TABLE} RENAME TO ${TRACKING_TABLE}_old), then record what the schema already has with st44-migrate baseline --to VERSION (the last migration whose changes are there), check with st44-migrate verify, and only then run up.`,
         { cause: firstError },
       );
   }
+}
+
+/** golang-migrate keeps one row: the version reached, and whether the last run failed halfway (dirty). */
+async function readGolangMigrate(db: Queryable): Promise<TrackingState> {
+  const rows = await db.unsafe<{ version: string; dirty: boolean }[]>(`select version::text as version, dirty from ${TRACKING_TABLE} order by version::numeric desc`);
+  const [latest] = rows;
+  if (latest?.dirty) {
+    throw new MigrateError(
+      "TRACKING_TABLE_DIRTY",
+      `The table ${TRACKING_TABLE} is golang-migrate's, and it says version ${latest.version} is dirty: its migration failed halfway, so the schema is somewhere between ${latest.version} and the version before. Nothing was changed. Repair the schema by hand until it is exactly what ${latest.version} makes, then clear the flag (UPDATE ${TRACKING_TABLE} SET dirty = false, or golang-migrate's force ${latest.version}), and run st44-migrate again: it then adopts the table.`,
+    );
+  }
+  return { kind: "golang-migrate", rows: [], upTo: latest?.version ?? null };
 }
 
 function permissionDenied(error: unknown, action: "read" | "create"): MigrateError {
@@ -124,15 +169,22 @@ const CREATE_TRACKING_TABLE = `
   );
   create index if not exists idx_${TRACKING_TABLE}_applied_at on ${TRACKING_TABLE} (applied_at);`;
 
-/** Adds the runner's columns to a legacy table and widens version (a no-op rewrite: varchar grows in place). */
+/**
+ * Adds the runner's columns to a hand-made or dbmate table and widens version
+ * (a no-op rewrite: varchar grows in place). Columns that a tool did not keep
+ * (dbmate: name, applied_at) stay empty for its rows: unknown, not invented.
+ */
 const ADOPT_TRACKING_TABLE = `
   alter table ${TRACKING_TABLE}
+    add column if not exists name varchar(255),
+    add column if not exists applied_at timestamptz,
     add column if not exists checksum char(64),
     add column if not exists duration_ms integer,
     add column if not exists applied_by text default current_user,
     add column if not exists runner text,
     add column if not exists down_sql text,
     add column if not exists history jsonb not null default '[]'::jsonb;
+  alter table ${TRACKING_TABLE} alter column applied_at set default now();
   do $st44$
   begin
     if (select atttypmod - 4 from pg_attribute where attrelid = '${TRACKING_TABLE}'::regclass and attname = 'version') < 255 then
@@ -142,16 +194,50 @@ const ADOPT_TRACKING_TABLE = `
   $st44$;
   create index if not exists idx_${TRACKING_TABLE}_applied_at on ${TRACKING_TABLE} (applied_at);`;
 
+/** What the runner's own table must hold once a foreign one is taken over. */
+export interface Adoption {
+  readonly kind: "missing" | "legacy" | "golang-migrate";
+  /** golang-migrate: the rows its one version stands for (the migrations up to it), written into the new table. */
+  readonly derivedRows?: readonly AppliedRow[];
+  /** golang-migrate: the version its table held, for the rows' history. */
+  readonly upTo?: string | null;
+}
+
+function adoptionSql(adoption: Adoption): string {
+  switch (adoption.kind) {
+    case "missing":
+      return CREATE_TRACKING_TABLE;
+    case "legacy":
+      return ADOPT_TRACKING_TABLE;
+    case "golang-migrate": {
+      const event = literal(JSON.stringify({ action: "adopted", from: "golang-migrate", version: adoption.upTo ?? null }));
+      // applied_at stays empty for these rows: golang-migrate did not keep when they ran.
+      const inserts = (adoption.derivedRows ?? []).map(
+        (row) =>
+          `insert into ${TRACKING_TABLE} (version, name, applied_at, history) values (${literal(row.version)}, ${literal(row.name ?? "")}, null, jsonb_build_array(${event}::jsonb || jsonb_build_object('at', now(), 'by', current_user)))`,
+      );
+      // Behind a pooler another runner may have taken the table over while this one waited for the
+      // transaction-level lock: only a table that still has golang-migrate's dirty column is renamed.
+      const body = [`alter table ${TRACKING_TABLE} rename to ${GOLANG_MIGRATE_KEPT_AS}`, CREATE_TRACKING_TABLE, `alter table ${TRACKING_TABLE} alter column applied_at drop not null`, ...inserts].join(";\n");
+      return `do $st44_adopt$ begin
+        if exists (select 1 from pg_attribute where attrelid = to_regclass('${TRACKING_TABLE}') and attname = 'dirty' and not attisdropped) then
+          ${body};
+        end if;
+      end $st44_adopt$`;
+    }
+  }
+}
+
 /**
- * Creates the tracking table in its final shape, or adopts the legacy one in
- * place, keeping every row, in one transaction. Idempotent. `lockSql` runs
- * first in that transaction: the transaction-level migration lock behind a
- * pooler, where the session lock is not held.
+ * Creates the tracking table in its final shape, or adopts another's table,
+ * keeping what its rows say, in one transaction. `lockSql` runs first in that
+ * transaction: lock_timeout, and behind a pooler the transaction-level
+ * migration lock, where the session lock is not held.
  */
-export async function ensureTrackingTable(db: Reserved, kind: "missing" | "legacy", lockSql: string): Promise<void> {
+export async function ensureTrackingTable(db: Reserved, adoption: Adoption, lockSql: string): Promise<void> {
   try {
     // A runner behind a pooler may have created it meanwhile: create-if-missing, then adopt-if-needed is safe either way.
-    await db.unsafe(`begin; ${lockSql ? `${lockSql};` : ""} ${kind === "missing" ? CREATE_TRACKING_TABLE : ADOPT_TRACKING_TABLE} commit;`);
+    await db.unsafe(`begin; ${lockSql ? `${lockSql};` : ""} ${adoptionSql(adoption)}; commit;`);
   } catch (error) {
     await failedCreation(db, error);
     throw error;
@@ -246,26 +332,29 @@ export async function forgetRow(db: Queryable, key: string): Promise<void> {
   await db.unsafe(`delete from ${TRACKING_TABLE} where ${VERSION_KEY_SQL} = $1`, [key]);
 }
 
-/** Rows for migrations recorded as applied without running them (baseline), each with a history entry. */
-export async function recordBaselineRows(db: Queryable, migrations: readonly Migration[], runner: string): Promise<void> {
+/** Rows for migrations recorded as applied without running them (baseline, mark-applied), each with a history entry. */
+export async function recordUnrunRows(db: Queryable, migrations: readonly Migration[], runner: string, action: "baseline" | "mark-applied"): Promise<void> {
   for (const migration of migrations) {
     await db.unsafe(
       `insert into ${TRACKING_TABLE} (version, name, applied_at, checksum, duration_ms, runner, down_sql, history)
        values ($1, $2, now(), $3, null, $4, $5, jsonb_build_array($6::jsonb || jsonb_build_object('at', now(), 'by', current_user)))`,
       // jsonb parameters take objects: postgres.js serialises by the type the server infers.
-      [migration.version, migration.name, migration.checksum, runner, migration.down, { action: "baseline", runner } as never],
+      [migration.version, migration.name, migration.checksum, runner, migration.down, { action, runner } as never],
     );
   }
 }
 
-/** Accepts a file's current text for an applied migration, keeping the old checksum in the row's history. */
-export async function recordRepairRow(db: Queryable, migration: Migration, previousChecksum: string | null, runner: string): Promise<void> {
-  const event = { action: "repair", runner, from_checksum: previousChecksum, to_checksum: migration.checksum } as never;
+/**
+ * Accepts a file's current text (and name) for an applied migration, keeping
+ * the old checksum and name in the row's history.
+ */
+export async function recordRepairRow(db: Queryable, migration: Migration, previous: { checksum: string | null; name: string | null }, runner: string): Promise<void> {
+  const event = { action: "repair", runner, from_checksum: previous.checksum, to_checksum: migration.checksum, from_name: previous.name, to_name: migration.name } as never;
   await db.unsafe(
     `update ${TRACKING_TABLE}
-        set checksum = $2, down_sql = $3,
+        set checksum = $2, down_sql = $3, name = $5,
             history = coalesce(history, '[]'::jsonb) || jsonb_build_array($4::jsonb || jsonb_build_object('at', now(), 'by', current_user))
       where ${VERSION_KEY_SQL} = $1`,
-    [migration.key, migration.checksum, migration.down, event],
+    [migration.key, migration.checksum, migration.down, event, migration.name],
   );
 }

@@ -1,7 +1,9 @@
 import { MigrateError } from "../core/errors.ts";
-import { planFindings, refusalToApply, unknownMigrationsWarning } from "../core/findings.ts";
+import { planFindings, refusalToApply, schemaIncompleteError, unknownMigrationsWarning } from "../core/findings.ts";
+import { tablesCreatedBy } from "../core/expected-tables.ts";
+import { missingTables } from "../db/tables.ts";
 import type { Migration } from "../core/migration-set.ts";
-import { type Plan, planMigrations } from "../core/plan.ts";
+import { type AppliedRow, type Plan, planMigrations, rowsUpTo } from "../core/plan.ts";
 import { type Queryable, waitForDatabase } from "../db/connection.ts";
 import { missingCreateGrant, probeCreateGrant } from "../db/session.ts";
 import { type TrackingState, readTracking } from "../db/tracking.ts";
@@ -68,7 +70,12 @@ export function readPlan(db: Queryable, migrations: readonly Migration[]): Promi
 
 export async function readPlanFrom(reading: Promise<TrackingState>, migrations: readonly Migration[]): Promise<ReadState> {
   const tracking = await reading;
-  return { plan: planMigrations(migrations, tracking.rows), tracking };
+  return { plan: planMigrations(migrations, appliedRows(tracking, migrations)), tracking };
+}
+
+/** The rows the table stands for: its own, or for golang-migrate's one row, the migrations up to its version. */
+export function appliedRows(tracking: TrackingState, migrations: readonly Migration[]): readonly AppliedRow[] {
+  return tracking.kind === "golang-migrate" ? rowsUpTo(migrations, tracking.upTo) : tracking.rows;
 }
 
 /** Refuses, before anything is written, when files and database disagree; warns about what it lets through. */
@@ -81,6 +88,25 @@ export function assertConsistent(plan: Plan, onUnknown: "warn" | "fail", log: Lo
   for (const finding of planFindings(plan)) {
     if (finding.kind === "out-of-order") log.warn(finding.message, { event: "out_of_order", version: finding.subject });
   }
+}
+
+/** Which tables the given migrations leave behind do not exist, each with the file that creates it. */
+export async function missingTablesOf(options: Pick<MigratorOptions, "sql">, migrations: readonly Migration[]): Promise<Map<string, string>> {
+  const created = tablesCreatedBy(migrations);
+  if (created.size === 0) return new Map();
+  const missing = await missingTables(options.sql, [...created.keys()]);
+  return new Map(missing.map((table) => [table, created.get(table)?.fileName ?? "?"]));
+}
+
+/**
+ * Refuses when migrations recorded as applied create tables that do not
+ * exist: the rows say the schema is there and it is not. Only what the
+ * applied migrations leave behind is expected (a pending one may drop a table).
+ */
+export async function assertSchemaPresent(options: Pick<MigratorOptions, "sql">, plan: Plan): Promise<void> {
+  const applied = plan.entries.flatMap((entry) => (entry.migration && (entry.state === "applied" || entry.state === "changed") ? [entry.migration] : []));
+  const missing = await missingTablesOf(options, applied);
+  if (missing.size > 0) throw schemaIncompleteError(missing);
 }
 
 /** plan refuses, as up would, when the role may not create what the pending migrations create. */

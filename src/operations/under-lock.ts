@@ -6,7 +6,7 @@ import { acquireMigrationLock, lockTimeoutSql, releaseMigrationLock, transaction
 import { type MigrationSession, type SessionProbe, chooseLockMode, missingCreateGrant, probeSession } from "../db/session.ts";
 import { createAndReadTracking, ensureTrackingTable } from "../db/tracking.ts";
 import type { MigratorOptions, ReadState } from "./options.ts";
-import { readPlan, readPlanFrom, waitAndReadPlan } from "./read-plan.ts";
+import { appliedRows, readPlan, readPlanFrom, waitAndReadPlan } from "./read-plan.ts";
 
 export interface Locked {
   readonly session: MigrationSession;
@@ -71,18 +71,23 @@ async function readUnderLock(options: MigratorOptions, session: MigrationSession
       ? await readPlanFrom(createAndReadTracking(db), migrations)
       : await readPlan(db, migrations);
   let plan = before.plan;
-  if (before.tracking.kind !== "ready") {
-    if (before.tracking.kind === "missing" && !probe.canCreate) throw missingCreateGrant(probe);
-    if (before.tracking.kind === "legacy") {
-      options.log.info(`adopting the existing schema_migrations table (${before.tracking.rows.length} rows kept)`, {
+  const { tracking } = before;
+  if (tracking.kind !== "ready") {
+    if (tracking.kind === "missing" && !probe.canCreate) throw missingCreateGrant(probe);
+    if (tracking.kind !== "missing") {
+      const from = tracking.kind === "golang-migrate" ? "golang-migrate's" : tracking.madeBy === "dbmate" ? "dbmate's" : "the existing";
+      options.log.info(`adopting ${from} schema_migrations table (${before.plan.applied.length} applied migrations kept)`, {
         event: "adopt_tracking_table",
-        rows: before.tracking.rows.length,
+        from: tracking.kind === "golang-migrate" ? "golang-migrate" : tracking.madeBy,
+        rows: before.plan.applied.length,
       });
     }
     const lockSql = lockMode === "transaction" ? transactionLockSql(session.lockWaitMs, session.lockTimeoutMs) : lockTimeoutSql(session.lockTimeoutMs);
-    await ensureTrackingTable(db, before.tracking.kind, lockSql);
+    const adoption =
+      tracking.kind === "golang-migrate" ? { kind: tracking.kind, derivedRows: appliedRows(tracking, migrations), upTo: tracking.upTo } : { kind: tracking.kind };
+    await ensureTrackingTable(db, adoption, lockSql);
     // Under the session lock nobody else writes the table: its rows are those read before creating or adopting it.
-    plan = lockMode === "session" ? planMigrations(migrations, before.tracking.rows) : (await readPlan(db, migrations)).plan;
+    plan = lockMode === "session" ? planMigrations(migrations, appliedRows(tracking, migrations)) : (await readPlan(db, migrations)).plan;
   }
   if (plan.pending.length > 0 && !probe.canCreate) throw missingCreateGrant(probe);
   return plan;

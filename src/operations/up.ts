@@ -7,7 +7,7 @@ import type { StepProgress } from "../core/failure-report.ts";
 import type { MigrationSession } from "../db/session.ts";
 import { silentLogger } from "../log.ts";
 import type { AppliedMigration, MigratorOptions } from "./options.ts";
-import { assertConsistent, readPlan, waitAndReadPlan } from "./read-plan.ts";
+import { assertConsistent, assertSchemaPresent, readPlan, waitAndReadPlan } from "./read-plan.ts";
 import { underMigrationLock } from "./under-lock.ts";
 
 export interface UpResult {
@@ -73,6 +73,7 @@ export async function migrateUp(options: MigratorOptions): Promise<UpResult> {
   const { log } = options;
   const first = await waitAndReadPlan(options);
   assertConsistent(first.plan, options.onUnknown ?? "warn", log);
+  await assertSchemaPresent(options, first.plan);
   if (first.tracking.kind === "ready" && first.plan.pending.length === 0) {
     return { applied: [], plan: first.plan, durationMs: Math.round(performance.now() - started) };
   }

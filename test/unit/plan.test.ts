@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { buildMigrationSet, type Migration } from "../../src/core/migration-set.ts";
-import { type AppliedRow, planMigrations } from "../../src/core/plan.ts";
+import { type AppliedRow, comparableName, planMigrations, rowsUpTo } from "../../src/core/plan.ts";
 
 function migrations(...fileNames: string[]): Migration[] {
   return buildMigrationSet(fileNames.map((fileName) => ({ fileName, text: `-- ${fileName}\nselect 1;\n` })));
@@ -21,7 +21,8 @@ function rowFor(migration: Migration, overrides: Partial<AppliedRow> = {}): Appl
 function row(version: string, overrides: Partial<AppliedRow> = {}): AppliedRow {
   return {
     version,
-    name: `legacy_${version}`,
+    // A legacy row as dbmate or a hand-made table left it: the version alone.
+    name: null,
     appliedAt: new Date("2024-01-01T00:00:00Z"),
     checksum: null,
     durationMs: null,
@@ -218,5 +219,58 @@ describe("planMigrations", () => {
     const plan = planMigrations(set, [row("1", { name: "something_else" })]);
     expect(at(plan.entries, 0).name).toBe("create_users");
     expect(at(plan.entries, 0).version).toBe("001");
+  });
+
+  test("a row under a file's version but another file's name is mismatched: not applied, not pending, not rolled back", () => {
+    const set = migrations("040_add_user_name_fields.sql", "041_b.sql");
+    const plan = planMigrations(set, [row("040", { name: "add_single_task_type" }), rowFor(at(set, 1))]);
+    expect(plan.entries.map((entry) => [entry.version, entry.state])).toEqual([
+      ["040", "mismatched"],
+      ["041", "applied"],
+    ]);
+    expect(plan.mismatched.map((entry) => entry.row?.name)).toEqual(["add_single_task_type"]);
+    expect(plan.pending).toEqual([]);
+    expect(plan.applied.map((entry) => entry.version)).toEqual(["041"]);
+  });
+
+  test("recorded names are compared as legacy runners wrote them: with the number, the .sql, another case", () => {
+    const set = migrations("040_add_user_name_fields.sql");
+    for (const name of ["add_user_name_fields", "040_add_user_name_fields", "040_add_user_name_fields.sql", "Add_User_Name_Fields", null]) {
+      expect(at(planMigrations(set, [row("40", { name })]).entries, 0).state).toBe("applied");
+    }
+    expect(comparableName(" 040_X.SQL ")).toBe("x");
+  });
+
+  test("a file renumbered on import claims the row of its former identity; the file that now has that number is pending", () => {
+    const set = buildMigrationSet([
+      { fileName: "040_add_user_name_fields.sql", text: "select 1;" },
+      { fileName: "041_add_single_task_type.sql", text: "-- migrate:up formerly:040_add_single_task_type\nselect 1;\n" },
+    ]);
+    const plan = planMigrations(set, [row("040", { name: "add_single_task_type" })]);
+    expect(plan.entries.map((entry) => [entry.version, entry.state])).toEqual([
+      ["040", "pending"],
+      ["041", "applied"],
+    ]);
+    expect(plan.unknown).toEqual([]);
+    expect(plan.mismatched).toEqual([]);
+    // The former row stays the renumbered file's even once that file has a row of its own.
+    const both = planMigrations(set, [row("040", { name: "add_single_task_type" }), row("041", { name: "add_single_task_type" })]);
+    expect(both.entries.map((entry) => [entry.version, entry.state])).toEqual([
+      ["040", "pending"],
+      ["041", "applied"],
+    ]);
+    // A former identity claims only a row with that name: the other 040 file's row stays the 040 file's.
+    const other = planMigrations(set, [row("040", { name: "add_user_name_fields" })]);
+    expect(other.entries.map((entry) => [entry.version, entry.state])).toEqual([
+      ["040", "applied"],
+      ["041", "pending"],
+    ]);
+  });
+
+  test("golang-migrate's one version stands for every migration up to it; an unknown version stays visible", () => {
+    const set = migrations("001_a.sql", "002_b.sql", "005_c.sql");
+    expect(rowsUpTo(set, "2").map((applied) => applied.version)).toEqual(["001", "002"]);
+    expect(rowsUpTo(set, "3").map((applied) => [applied.version, applied.name])).toEqual([["001", "a"], ["002", "b"], ["3", null]]);
+    expect(rowsUpTo(set, null)).toEqual([]);
   });
 });

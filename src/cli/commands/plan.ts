@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import type { Flags } from "../../config.ts";
-import { assertCanApply, assertConsistent, waitAndReadPlan } from "../../migrator.ts";
+import { assertCanApply, assertConsistent, assertSchemaPresent, waitAndReadPlan } from "../../migrator.ts";
 import { connectionArgs, jsonArg, onUnknownArg } from "../args.ts";
 import { withMigrator } from "../context.ts";
 import { writeStdout } from "../../output.ts";
@@ -11,6 +11,7 @@ export async function showPlan(flags: Flags, json: boolean): Promise<void> {
     const { plan } = await waitAndReadPlan(options);
     // Refuses exactly when up would (changed checksums, unknown with --on-unknown fail).
     assertConsistent(plan, options.onUnknown ?? "warn", context.log);
+    await assertSchemaPresent(options, plan);
     await assertCanApply(options, plan);
     if (json) {
       const document = {

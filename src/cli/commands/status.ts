@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { MigrateError } from "../../core/errors.ts";
 import { waitAndReadPlan } from "../../migrator.ts";
-import { checksumMismatchError } from "../../core/findings.ts";
+import { refusalToApply } from "../../core/findings.ts";
 import { statusDocument, statusTable } from "../../core/status-report.ts";
 import { connectionArgs, jsonArg } from "../args.ts";
 import { withMigrator } from "../context.ts";
@@ -21,9 +21,8 @@ export default defineCommand({
     const plan = await withMigrator(args, async (_context, options) => (await waitAndReadPlan(options)).plan);
     writeStdout(args.json ? `${JSON.stringify(statusDocument(plan), null, 2)}\n` : statusTable(plan));
     if (args["exit-code"]) {
-      if (plan.changed.length > 0) {
-        throw checksumMismatchError(plan.changed);
-      }
+      const refusal = refusalToApply(plan, "warn");
+      if (refusal) throw refusal;
       if (plan.pending.length > 0) {
         throw new MigrateError("PENDING_MIGRATIONS", `${plan.pending.length} migration(s) pending: ${plan.pending.map((migration) => migration.version).join(", ")}. Run st44-migrate up.`);
       }
