@@ -44,6 +44,12 @@ export interface Plan {
   readonly latestKnown: string | null;
   /** Pending migrations older than the latest applied one (applied anyway, like dbmate). */
   readonly outOfOrder: readonly Migration[];
+  /**
+   * Rows recorded under a former identity of a file (formerly:), which the
+   * tracking table should hold under the file's own version: the first
+   * writing run moves them (or drops them where the file has a row already).
+   */
+  readonly formerRows: readonly { readonly migration: Migration; readonly row: AppliedRow }[];
 }
 
 /**
@@ -73,12 +79,14 @@ export function planMigrations(migrations: readonly Migration[], rows: readonly 
 
   // Rows recorded under a former identity belong to the renumbered file, whatever file has that number now.
   const claimed = new Map<Migration, AppliedRow>();
+  const formerRows: { migration: Migration; row: AppliedRow }[] = [];
   for (const migration of migrations) {
     for (const former of migration.options.formerly) {
       const key = versionKey(former.version);
       const row = rowsByKey.get(key);
       if (!row || row.name === null || comparableName(row.name) !== comparableName(former.name)) continue;
       rowsByKey.delete(key);
+      formerRows.push({ migration, row });
       if (!claimed.has(migration)) claimed.set(migration, row);
     }
   }
@@ -119,6 +127,7 @@ export function planMigrations(migrations: readonly Migration[], rows: readonly 
     latestKnown: migrations.at(-1)?.version ?? null,
     outOfOrder:
       latestApplied === null ? [] : pending.filter((migration) => compareVersions(migration.version, latestApplied) < 0),
+    formerRows,
   };
 }
 

@@ -218,7 +218,9 @@ function adoptionSql(adoption: Adoption): string {
       );
       // Behind a pooler another runner may have taken the table over while this one waited for the
       // transaction-level lock: only a table that still has golang-migrate's dirty column is renamed.
-      const body = [`alter table ${TRACKING_TABLE} rename to ${GOLANG_MIGRATE_KEPT_AS}`, CREATE_TRACKING_TABLE, `alter table ${TRACKING_TABLE} alter column applied_at drop not null`, ...inserts].join(";\n");
+      const body = [`alter table ${TRACKING_TABLE} rename to ${GOLANG_MIGRATE_KEPT_AS}`, CREATE_TRACKING_TABLE, `alter table ${TRACKING_TABLE} alter column applied_at drop not null`, ...inserts]
+        .map((statement) => statement.trim().replace(/;$/, ""))
+        .join(";\n");
       return `do $st44_adopt$ begin
         if exists (select 1 from pg_attribute where attrelid = to_regclass('${TRACKING_TABLE}') and attname = 'dirty' and not attisdropped) then
           ${body};
@@ -325,6 +327,27 @@ export async function recordApplied(db: Reserved, migration: Migration, duration
      values ($1, $2, now(), $3, $4, $5, $6)`,
     [migration.version, migration.name, migration.checksum, durationMs, runner, migration.down],
   );
+}
+
+/**
+ * Moves rows recorded under a former identity to the renumbered file's own
+ * version (history says from what), or drops one where the file has a row of
+ * its own already, so the number it leaves is free for the file that has it now.
+ */
+export async function moveFormerRows(db: Queryable, moves: readonly { readonly fromVersion: string; readonly fromName: string | null; readonly migration: Migration; readonly drop: boolean }[]): Promise<void> {
+  for (const move of moves) {
+    if (move.drop) {
+      await db.unsafe(`delete from ${TRACKING_TABLE} where version = $1`, [move.fromVersion]);
+      continue;
+    }
+    const event = { action: "renumbered", from_version: move.fromVersion, from_name: move.fromName } as never;
+    await db.unsafe(
+      `update ${TRACKING_TABLE} set version = $2, name = $3,
+              history = coalesce(history, '[]'::jsonb) || jsonb_build_array($4::jsonb || jsonb_build_object('at', now(), 'by', current_user))
+        where version = $1`,
+      [move.fromVersion, move.migration.version, move.migration.name, event],
+    );
+  }
 }
 
 /** Removes a migration's row (down). */

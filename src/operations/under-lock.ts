@@ -3,8 +3,9 @@ import { interruptedError } from "../core/interrupt.ts";
 import { type Plan, planMigrations } from "../core/plan.ts";
 import type { Reserved } from "../db/connection.ts";
 import { acquireMigrationLock, lockTimeoutSql, releaseMigrationLock, transactionLockSql } from "../db/lock.ts";
-import { type MigrationSession, type SessionProbe, chooseLockMode, missingCreateGrant, probeSession } from "../db/session.ts";
-import { createAndReadTracking, ensureTrackingTable } from "../db/tracking.ts";
+import { type MigrationSession, type SessionProbe, chooseLockMode, inMigrationTransaction, missingCreateGrant, probeSession } from "../db/session.ts";
+import { versionKey } from "../core/version.ts";
+import { createAndReadTracking, ensureTrackingTable, moveFormerRows as moveTrackingRows } from "../db/tracking.ts";
 import type { MigratorOptions, ReadState } from "./options.ts";
 import { appliedRows, readPlan, readPlanFrom, waitAndReadPlan } from "./read-plan.ts";
 
@@ -89,6 +90,26 @@ async function readUnderLock(options: MigratorOptions, session: MigrationSession
     // Under the session lock nobody else writes the table: its rows are those read before creating or adopting it.
     plan = lockMode === "session" ? planMigrations(migrations, appliedRows(tracking, migrations)) : (await readPlan(db, migrations)).plan;
   }
+  if (plan.formerRows.length > 0) plan = await moveFormerRows(options, session, plan);
   if (plan.pending.length > 0 && !probe.canCreate) throw missingCreateGrant(probe);
   return plan;
+}
+
+/** Gives rows recorded under a former identity the renumbered file's own version, and reads the result. */
+async function moveFormerRows(options: MigratorOptions, session: MigrationSession, plan: Plan): Promise<Plan> {
+  const ownRows = new Set(plan.entries.flatMap((entry) => (entry.row && entry.migration && versionKey(entry.row.version) === entry.key ? [entry.key] : [])));
+  const moves = plan.formerRows.map(({ migration, row }) => {
+    const drop = ownRows.has(migration.key);
+    ownRows.add(migration.key);
+    return { fromVersion: row.version, fromName: row.name, migration, drop };
+  });
+  await inMigrationTransaction(session, () => moveTrackingRows(session.db, moves));
+  for (const move of moves) {
+    options.log.info(`the row of ${move.fromVersion} (${move.fromName ?? "no name"}) is ${move.migration.fileName}'s (formerly:); ${move.drop ? "dropped, as it has a row of its own" : `recorded as ${move.migration.version} now`}`, {
+      event: "row_renumbered",
+      from: move.fromVersion,
+      to: move.migration.version,
+    });
+  }
+  return (await readPlan(session.db, options.migrations)).plan;
 }

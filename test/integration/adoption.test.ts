@@ -1,0 +1,228 @@
+/**
+ * Adopting what other tools and hands left: dbmate's and golang-migrate's
+ * tables, rows that record another file under a version, rows that claim a
+ * schema that is not there, and the hand corrections (mark-applied, forget,
+ * baseline) that sort them out (issue 11 items 2-4, issue 17 item 1).
+ */
+import { beforeEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MigrateError } from "../../src/core/errors.ts";
+import { baselineTo, forgetMigration, markApplied, readPlan } from "../../src/migrator.ts";
+import { runBinary } from "../support/cli.ts";
+import { type TestDatabase, freshDatabases, tablesOf } from "../support/database.ts";
+import { migrationsFrom, runnerClient, up, withOptions } from "../support/migrator.ts";
+
+let db: TestDatabase;
+const freshDatabase = freshDatabases("adopt");
+beforeEach(async () => {
+  db = await freshDatabase();
+});
+
+async function refusal(promise: Promise<unknown>): Promise<MigrateError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(MigrateError);
+    return error as MigrateError;
+  }
+  throw new Error("expected a refusal");
+}
+
+const threeTables = () =>
+  migrationsFrom({
+    "001_a.sql": "-- migrate:up\ncreate table a (id int);\n-- migrate:down\ndrop table a;\n",
+    "002_b.sql": "-- migrate:up\ncreate table b (id int);\n-- migrate:down\ndrop table b;\n",
+    "003_c.sql": "-- migrate:up\ncreate table c (id int);\n-- migrate:down\ndrop table c;\n",
+  });
+const agree = async () => {};
+
+describe("dbmate's schema_migrations (version only)", () => {
+  test("is adopted in place: its versions count as applied, only the rest runs, its rows keep no invented name or time", async () => {
+    await db.sql.unsafe(`create table schema_migrations (version varchar(128) primary key);
+      insert into schema_migrations values ('001'), ('002'); create table a (id int); create table b (id int);`);
+    const result = await up(db.url, threeTables());
+    expect(result.applied.map((applied) => applied.version)).toEqual(["003"]);
+    const rows = await db.sql<{ version: string; name: string | null; applied_at: Date | null; checksum: string | null }[]>`
+      select version, name, applied_at, checksum from schema_migrations order by version`;
+    expect(rows.map((row) => [row.version, row.name, row.applied_at === null])).toEqual([
+      ["001", null, true],
+      ["002", null, true],
+      ["003", "c", false],
+    ]);
+    const again = await up(db.url, threeTables());
+    expect(again.applied).toEqual([]);
+  });
+});
+
+describe("golang-migrate's schema_migrations (version, dirty)", () => {
+  test("its one version stands for every migration up to it; its table is kept under another name", async () => {
+    await db.sql.unsafe(`create table schema_migrations (version bigint not null primary key, dirty boolean not null);
+      insert into schema_migrations values (2, false); create table a (id int); create table b (id int);`);
+    const sql = runnerClient(db.url);
+    try {
+      const { plan } = await readPlan(sql, threeTables());
+      expect(plan.entries.map((entry) => [entry.version, entry.state])).toEqual([
+        ["001", "applied"],
+        ["002", "applied"],
+        ["003", "pending"],
+      ]);
+    } finally {
+      await sql.end();
+    }
+    const result = await up(db.url, threeTables());
+    expect(result.applied.map((applied) => applied.version)).toEqual(["003"]);
+    expect(await tablesOf(db.sql)).toContain("schema_migrations_golang_migrate");
+    const [kept] = await db.sql`select version, dirty from schema_migrations_golang_migrate`;
+    expect(kept).toEqual({ version: "2", dirty: false });
+    const rows = await db.sql<{ version: string; history: { action: string; from: string }[] }[]>`select version, history from schema_migrations order by version`;
+    expect(rows.map((row) => row.version)).toEqual(["001", "002", "003"]);
+    expect(rows[0]?.history[0]).toMatchObject({ action: "adopted", from: "golang-migrate" });
+  });
+
+  test("dirty = true is refused with the fix, and nothing is changed", async () => {
+    await db.sql.unsafe(`create table schema_migrations (version bigint not null primary key, dirty boolean not null); insert into schema_migrations values (2, true);`);
+    const error = await refusal(up(db.url, threeTables()));
+    expect(error.code).toBe("TRACKING_TABLE_DIRTY");
+    expect(error.exitCode).toBe(4);
+    expect(error.message).toContain("SET dirty = false");
+    expect(await tablesOf(db.sql)).toEqual(["schema_migrations"]);
+  });
+});
+
+describe("a row under a migration's version with another file's name", () => {
+  const legacyTable = `create table schema_migrations (version varchar(10) primary key, name varchar(255) not null, applied_at timestamptz not null default now());
+    create table users (id int); insert into schema_migrations (version, name) values ('040', 'add_single_task_type');`;
+
+  test("is never taken as that migration: up refuses (exit 4), names the row and the fix, writes nothing", async () => {
+    await db.sql.unsafe(legacyTable);
+    const migrations = migrationsFrom({ "040_add_user_name_fields.sql": "alter table users add column first_name text;" });
+    const error = await refusal(up(db.url, migrations));
+    expect(error.code).toBe("MIGRATION_MISMATCHED");
+    expect(error.exitCode).toBe(4);
+    expect(error.message).toContain('version 040 recorded as "add_single_task_type"');
+    expect(error.message).toContain("formerly:");
+    const columns = await db.sql`select column_name from information_schema.columns where table_name = 'users'`;
+    expect(columns.map((column) => column.column_name)).toEqual(["id"]);
+  });
+
+  test("a renumbered file that records its old identity claims the row; the other file is applied", async () => {
+    await db.sql.unsafe(legacyTable);
+    const migrations = migrationsFrom({
+      "040_add_user_name_fields.sql": "alter table users add column first_name text;",
+      "041_add_single_task_type.sql": "-- migrate:up formerly:040_add_single_task_type\ncreate table tasks (id int);\n",
+    });
+    await db.sql`create table tasks (id int)`;
+    const result = await up(db.url, migrations);
+    expect(result.applied.map((applied) => applied.version)).toEqual(["040"]);
+    expect(result.plan.entries.map((entry) => [entry.version, entry.state])).toEqual([
+      ["040", "applied"],
+      ["041", "applied"],
+    ]);
+    // The old row now stands under the renumbered file's version, its history saying where it came from.
+    const rows = await db.sql<{ version: string; name: string; history: { action: string; from_version: string }[] }[]>`select version, name, history from schema_migrations order by version`;
+    expect(rows.map((row) => [row.version, row.name])).toEqual([
+      ["040", "add_user_name_fields"],
+      ["041", "add_single_task_type"],
+    ]);
+    expect(rows[1]?.history.at(-1)).toMatchObject({ action: "renumbered", from_version: "040" });
+  });
+});
+
+describe("rows that claim a schema that is not there", () => {
+  test("up refuses (SCHEMA_INCOMPLETE) naming the table and the migration; forget lets up apply it again", async () => {
+    await up(db.url, threeTables());
+    await db.sql`drop table b`;
+    const error = await refusal(up(db.url, threeTables()));
+    expect(error.code).toBe("SCHEMA_INCOMPLETE");
+    expect(error.message).toContain("b (created by 002_b.sql)");
+    await withOptions(db.url, threeTables(), (options) => forgetMigration(options, "002", agree));
+    const result = await up(db.url, threeTables());
+    expect(result.applied.map((applied) => applied.version)).toEqual(["002"]);
+    expect(await tablesOf(db.sql)).toContain("b");
+  });
+});
+
+describe("mark-applied and forget", () => {
+  test("mark-applied records one pending migration in the middle without running it, after asking", async () => {
+    await up(db.url, threeTables().slice(0, 1));
+    await db.sql`create table b (id int)`;
+    const questions: string[] = [];
+    const marked = await withOptions(db.url, threeTables(), (options) => markApplied(options, "2", async (question) => void questions.push(question)));
+    expect(marked.fileName).toBe("002_b.sql");
+    expect(questions[0]).toContain("Record 002_b.sql as applied WITHOUT running it?");
+    const [row] = await db.sql<{ history: { action: string }[] }[]>`select history from schema_migrations where version = '002'`;
+    expect(row?.history[0]?.action).toBe("mark-applied");
+    const result = await up(db.url, threeTables());
+    expect(result.applied.map((applied) => applied.version)).toEqual(["003"]);
+  });
+
+  test("refuses a version that is not pending, and one whose tables do not exist; a refused question writes nothing", async () => {
+    await up(db.url, threeTables().slice(0, 1));
+    const applied = await refusal(withOptions(db.url, threeTables(), (options) => markApplied(options, "001", agree)));
+    expect(applied.code).toBe("MARK_REFUSED");
+    const missing = await refusal(withOptions(db.url, threeTables(), (options) => markApplied(options, "002", agree)));
+    expect(missing.code).toBe("MARK_REFUSED");
+    expect(missing.message).toContain("b (created by 002_b.sql)");
+    await db.sql`create table b (id int)`;
+    const declined = await refusal(
+      withOptions(db.url, threeTables(), (options) =>
+        markApplied(options, "002", async () => {
+          throw new MigrateError("CONFIRMATION_REQUIRED", "no");
+        }),
+      ),
+    );
+    expect(declined.code).toBe("CONFIRMATION_REQUIRED");
+    expect(await db.sql`select 1 from schema_migrations where version = '002'`).toHaveLength(0);
+  });
+
+  test("neither asks while holding the migration lock", async () => {
+    await up(db.url, threeTables().slice(0, 1));
+    await db.sql`create table b (id int)`;
+    const locksWhileAsked: number[] = [];
+    const askAndLook = async () => {
+      const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from pg_locks where locktype = 'advisory'`;
+      locksWhileAsked.push(row?.n ?? -1);
+    };
+    await withOptions(db.url, threeTables(), (options) => markApplied(options, "002", askAndLook));
+    await withOptions(db.url, threeTables(), (options) => forgetMigration(options, "002", askAndLook));
+    expect(locksWhileAsked).toEqual([0, 0]);
+  });
+});
+
+describe("baseline", () => {
+  test("refuses a VERSION that is not a migration, and migrations whose tables are missing; --force asks", async () => {
+    const typo = await refusal(withOptions(db.url, threeTables(), (options) => baselineTo(options, "999")));
+    expect(typo.code).toBe("BASELINE_REFUSED");
+    expect(typo.message).toContain("this build has no migration 999");
+    const missing = await refusal(withOptions(db.url, threeTables(), (options) => baselineTo(options, "002")));
+    expect(missing.code).toBe("BASELINE_REFUSED");
+    expect(missing.message).toContain("a (created by 001_a.sql), b (created by 002_b.sql)");
+    expect(await tablesOf(db.sql)).toEqual([]);
+    const asked: string[] = [];
+    const marked = await withOptions(db.url, threeTables(), (options) => baselineTo(options, "002", { force: true, confirm: async (question) => void asked.push(question) }));
+    expect(marked.map((migration) => migration.version)).toEqual(["001", "002"]);
+    expect(asked).toHaveLength(1);
+  });
+});
+
+describe("the binary on a legacy table whose rows have no name or time", () => {
+  test("status and status --json show them instead of crashing", async () => {
+    await db.sql.unsafe(`create table schema_migrations (version varchar(10) primary key, name varchar(255), applied_at timestamptz);
+      insert into schema_migrations values ('001', null, null), ('002', 'b', null); create table a (id int); create table b (id int);`);
+    const dir = mkdtempSync(join(tmpdir(), "st44-nulls-"));
+    writeFileSync(join(dir, "001_a.sql"), "create table a (id int);\n");
+    writeFileSync(join(dir, "002_b.sql"), "create table b (id int);\n");
+    const table = await runBinary(["status", "--dir", dir], { env: { DATABASE_URL: db.url } });
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^001 +a +applied +unknown/m);
+    const json = await runBinary(["status", "--json", "--dir", dir], { env: { DATABASE_URL: db.url } });
+    expect(json.code).toBe(0);
+    const document = JSON.parse(json.stdout) as { migrations: { version: string; applied_at: string | null }[] };
+    expect(document.migrations.map((migration) => [migration.version, migration.applied_at])).toEqual([
+      ["001", null],
+      ["002", null],
+    ]);
+  });
+});
