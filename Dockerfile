@@ -6,7 +6,7 @@
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm install --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 COPY . .
 ARG TARGETARCH=amd64
 # The commit `st44-migrate version` reports (deploy.yml / ci.yml pass it; scripts/build.ts reads it).

@@ -7,11 +7,26 @@
  *   bun run build [--strict]           -> dist/st44-migrate (this machine); --strict fails on lint warnings
  *   bun scripts/build.ts --target T    -> dist/st44-migrate for Bun target T (the Dockerfile's musl build)
  *   bun run build:release              -> dist/release/st44-migrate-<target> + SHA256SUMS
+ *   bun run build -- --migrations PATH -> embeds the app's folder PATH instead of migrations/
+ *                                         (or ST44_BUILD_MIGRATIONS=PATH); binary and dist/lib alike
+ *
+ * With another folder the generated module is written for the compile only and
+ * restored to migrations/ afterwards, so the committed one (and `embed --check`)
+ * keeps describing migrations/.
  */
 import { execFileSync } from "node:child_process";
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { generateEmbeddedModule, lintEmbedded, loadRepositoryMigrations, reportLint, runBuildStep } from "./embed.ts";
+import {
+  REPOSITORY_MIGRATIONS,
+  type MigrationsFolder,
+  generateEmbeddedModule,
+  lintEmbedded,
+  loadRepositoryMigrations,
+  migrationsFolder,
+  reportLint,
+  runBuildStep,
+} from "./embed.ts";
 
 const root = join(import.meta.dir, "..");
 
@@ -35,10 +50,15 @@ function gitCommit(): string {
   }
 }
 
+let embeddedFolder: MigrationsFolder = REPOSITORY_MIGRATIONS;
 let stamp: Record<string, string> | null = null;
-/** Commit and build time, computed once per build so every artefact of it carries the same stamp. */
+/** Commit, build time and the embedded folder, computed once per build so every artefact of it carries the same stamp. */
 function buildStamp(): Record<string, string> {
-  stamp ??= { ST44_BUILD_COMMIT: JSON.stringify(gitCommit()), ST44_BUILD_TIME: JSON.stringify(new Date().toISOString()) };
+  stamp ??= {
+    ST44_BUILD_COMMIT: JSON.stringify(gitCommit()),
+    ST44_BUILD_TIME: JSON.stringify(new Date().toISOString()),
+    ST44_BUILD_MIGRATIONS: JSON.stringify(embeddedFolder.given),
+  };
   return stamp;
 }
 
@@ -89,35 +109,51 @@ export async function buildLibrary(): Promise<void> {
   }
 }
 
+/** dist/st44-migrate and dist/lib, or with --release every release target and SHA256SUMS. */
+async function compileArtefacts(): Promise<void> {
+  mkdirSync(join(root, "dist"), { recursive: true });
+  if (process.argv.includes("--release")) {
+    const { createHash } = await import("node:crypto");
+    const { readFileSync } = await import("node:fs");
+    const outDir = join(root, "dist/release");
+    mkdirSync(outDir, { recursive: true });
+    const sums: string[] = [];
+    for (const { target, suffix } of releaseTargets) {
+      const name = `st44-migrate-${suffix}`;
+      await compile({ target, outfile: join(outDir, name) });
+      sums.push(`${createHash("sha256").update(readFileSync(join(outDir, name))).digest("hex")}  ${name}`);
+      console.error(`built dist/release/${name}`);
+    }
+    writeFileSync(join(outDir, "SHA256SUMS"), `${sums.join("\n")}\n`);
+    console.error("wrote dist/release/SHA256SUMS");
+  } else {
+    const outfile = join(root, "dist/st44-migrate");
+    const targetIndex = process.argv.indexOf("--target");
+    await compile({ outfile, target: targetIndex === -1 ? undefined : process.argv[targetIndex + 1] });
+    await buildLibrary();
+    console.error("built dist/st44-migrate and dist/lib/index.js");
+  }
+}
+
 if (import.meta.main) {
   await runBuildStep(async () => {
-    const migrations = await loadRepositoryMigrations();
-    if (reportLint(lintEmbedded(migrations), process.argv.includes("--strict"))) {
+    embeddedFolder = migrationsFolder(process.argv.slice(2), process.env);
+    const migrations = await loadRepositoryMigrations(embeddedFolder);
+    if (reportLint(lintEmbedded(migrations, embeddedFolder), process.argv.includes("--strict"))) {
       console.error("build stopped: lint findings are errors with --strict");
       process.exit(1);
     }
-    writeFileSync(join(root, "src/source/embedded-migrations.gen.ts"), generateEmbeddedModule(migrations));
-    mkdirSync(join(root, "dist"), { recursive: true });
-    if (process.argv.includes("--release")) {
-      const { createHash } = await import("node:crypto");
-      const { readFileSync } = await import("node:fs");
-      const outDir = join(root, "dist/release");
-      mkdirSync(outDir, { recursive: true });
-      const sums: string[] = [];
-      for (const { target, suffix } of releaseTargets) {
-        const name = `st44-migrate-${suffix}`;
-        await compile({ target, outfile: join(outDir, name) });
-        sums.push(`${createHash("sha256").update(readFileSync(join(outDir, name))).digest("hex")}  ${name}`);
-        console.error(`built dist/release/${name}`);
-      }
-      writeFileSync(join(outDir, "SHA256SUMS"), `${sums.join("\n")}\n`);
-      console.error("wrote dist/release/SHA256SUMS");
-    } else {
-      const outfile = join(root, "dist/st44-migrate");
-      const targetIndex = process.argv.indexOf("--target");
-      await compile({ outfile, target: targetIndex === -1 ? undefined : process.argv[targetIndex + 1] });
-      await buildLibrary();
-      console.error("built dist/st44-migrate and dist/lib/index.js");
+    const generatedModule = join(root, "src/source/embedded-migrations.gen.ts");
+    const repositoryModule = embeddedFolder === REPOSITORY_MIGRATIONS ? null : generateEmbeddedModule(await loadRepositoryMigrations());
+    writeFileSync(generatedModule, generateEmbeddedModule(migrations, embeddedFolder));
+    if (repositoryModule !== null) {
+      console.error(`embedding ${migrations.length} migration(s) from ${embeddedFolder.given} (latest ${migrations.at(-1)?.version ?? "none"})`);
+    }
+    try {
+      await compileArtefacts();
+    } finally {
+      // However the compile ends, the working tree keeps migrations/'s module (the committed one).
+      if (repositoryModule !== null) writeFileSync(generatedModule, repositoryModule);
     }
   });
 }

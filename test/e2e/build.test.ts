@@ -1,8 +1,10 @@
 /** The build validates migrations/: a broken file fails it with the file's error, not a stack trace. */
 import { describe, expect, test } from "bun:test";
-import { cpSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { MigrateError } from "../../src/core/errors.ts";
+import { REPOSITORY_MIGRATIONS, migrationsFolder } from "../../scripts/embed.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 
@@ -55,5 +57,48 @@ describe("bun run build", () => {
     expect(strict.code).toBe(1);
     expect(strict.stderr).toContain("error [lint:no-down]");
     expect(strict.stderr).toContain("build stopped: lint findings are errors with --strict");
+  });
+});
+
+describe("bun run build -- --migrations PATH (the folder a build embeds)", () => {
+  test("--migrations PATH, --migrations=PATH, then ST44_BUILD_MIGRATIONS, then migrations/; relative to the caller's folder (INIT_CWD)", () => {
+    const env = { INIT_CWD: "/srv/st44" };
+    expect(migrationsFolder([], {})).toBe(REPOSITORY_MIGRATIONS);
+    expect(migrationsFolder(["--migrations", "docker/postgres/migrations"], env)).toEqual({ given: "docker/postgres/migrations", dir: "/srv/st44/docker/postgres/migrations" });
+    expect(migrationsFolder(["--migrations=/abs/m"], env)).toEqual({ given: "/abs/m", dir: "/abs/m" });
+    expect(migrationsFolder([], { ST44_BUILD_MIGRATIONS: "db/m" })).toEqual({ given: "db/m", dir: resolve(process.cwd(), "db/m") });
+    // The flag wins over the variable.
+    expect(migrationsFolder(["--migrations", "a"], { ...env, ST44_BUILD_MIGRATIONS: "b" }).given).toBe("a");
+  });
+
+  test("--migrations without a folder is a usage error saying what to give", () => {
+    for (const argv of [["--migrations"], ["--migrations", "--strict"], ["--migrations="]]) {
+      let error: unknown;
+      try {
+        migrationsFolder(argv, {});
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error, argv.join(" ")).toBeInstanceOf(MigrateError);
+      expect((error as MigrateError).code).toBe("USAGE");
+      expect((error as MigrateError).message).toContain("--migrations");
+    }
+  });
+
+  test("a folder that does not exist fails the build with its one-paragraph error (exit 2), and the committed module is untouched", async () => {
+    const dir = scratchRepository();
+    const before = readFileSync(join(dir, "src/source/embedded-migrations.gen.ts"), "utf8");
+    const result = await build(dir, ["--migrations", "no/such/folder"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error \[SOURCE_UNREADABLE\] .*no\/such\/folder/m);
+    expect(readFileSync(join(dir, "src/source/embedded-migrations.gen.ts"), "utf8")).toBe(before);
+  });
+
+  test("embed refuses --migrations: the committed module is always migrations/'s", async () => {
+    const dir = scratchRepository();
+    const child = Bun.spawn([process.execPath, "scripts/embed.ts", "--migrations", "x"], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+    const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("error [USAGE] embed writes the committed module");
   });
 });

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunResult, runBinary } from "../support/cli.ts";
 import { type TestDatabase, createTestDatabase, tablesOf } from "../support/database.ts";
-import { errorCode, expectNoCrash, expectNoSecret, tableExists } from "./helpers.ts";
+import { errorCode, expectNoCrash, expectNoSecret, tableExists, testServer } from "./helpers.ts";
 
 // The preload's setDefaultTimeout(60_000) reaches only the first file of a bun test run (Bun 1.4.5): set it here too.
 setDefaultTimeout(120_000);
@@ -31,7 +31,7 @@ async function freshDatabase(): Promise<TestDatabase> {
 
 async function run(args: string[], database: TestDatabase, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<RunResult> {
   const result = await runBinary(args, { env: { DATABASE_URL: database.url, ...env }, timeoutMs });
-  expectNoSecret(result, ["test-secret-pw"], args.join(" ").slice(0, 200));
+  expectNoSecret(result, [testServer().password], args.join(" ").slice(0, 200));
   expectNoCrash(result);
   return result;
 }

@@ -58,7 +58,7 @@ async function runAs(as: TestRole, database: TestDatabase, args: string[]): Prom
   const result = await runBinary(args, {
     env: { DATABASE_URL: `postgres://${as.name}:${encodeURIComponent(as.password)}@${host}:${port}/${database.name}` },
   });
-  expectNoSecret(result, [as.password, "test-secret-pw"], `${as.name}: ${args.join(" ")}`);
+  expectNoSecret(result, [as.password, testServer().password], `${as.name}: ${args.join(" ")}`);
   expectNoCrash(result);
   return result;
 }

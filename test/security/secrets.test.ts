@@ -20,8 +20,8 @@ setDefaultTimeout(120_000);
 const PASSWORD = "Pw-7f3a!x@y%z";
 /** A wrong password, also with characters that need encoding (#, ?, &, /). */
 const WRONG = "Wr0ng-#Pw?9&q/x";
-/** The test server's superuser password: never printed either. */
-const ADMIN_PASSWORD = "test-secret-pw";
+/** The test server's superuser password (from TEST_DATABASE_URL): never printed either. */
+const ADMIN_PASSWORD = testServer().password;
 const FORBIDDEN = [PASSWORD, WRONG, ADMIN_PASSWORD];
 
 const work = mkdtempSync(join(tmpdir(), "st44-secrets-"));

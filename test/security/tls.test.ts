@@ -11,7 +11,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { type RunResult, runBinary } from "../support/cli.ts";
 import { type EmbeddedServer, startEmbeddedPostgres } from "../support/embedded-postgres.ts";
-import { errorCode, expectNoCrash, expectNoSecret, testServer } from "./helpers.ts";
+import { errorCode, expectNoCrash, expectNoSecret, testServer, testServerUrl } from "./helpers.ts";
 
 // The preload's setDefaultTimeout(60_000) reaches only the first file of a bun test run (Bun 1.4.5): set it here too.
 setDefaultTimeout(120_000);
@@ -19,7 +19,8 @@ setDefaultTimeout(120_000);
 const ADMIN_PASSWORD = "tls-admin-pw";
 const TLS_ROLE = "tls_only";
 const TLS_PASSWORD = "Tls-9q!k@v%w";
-const SECRETS = [ADMIN_PASSWORD, TLS_PASSWORD, "test-secret-pw"];
+/** The test server's own password comes from TEST_DATABASE_URL: the tests run against any server given there. */
+const SECRETS = [ADMIN_PASSWORD, TLS_PASSWORD, testServer().password];
 
 const dir = mkdtempSync(join(tmpdir(), "st44-tls-"));
 const path = (name: string) => join(dir, name);
@@ -213,10 +214,20 @@ describe("a server with TLS", () => {
 });
 
 describe("a server without TLS", () => {
+  beforeAll(async () => {
+    // The premise, said plainly: TEST_DATABASE_URL may name any server, and one with ssl=on would accept sslmode=require.
+    const sql = postgres(testServer().url, { max: 1, onnotice: () => {} });
+    try {
+      const [row] = await sql<{ ssl: string }[]>`select current_setting('ssl') as ssl`;
+      expect(row?.ssl, "these tests need TEST_DATABASE_URL's server without TLS (ssl=off)").toBe("off");
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  });
+
   test("sslmode=require fails with exit 3, a message about TLS, and without waiting out --wait", async () => {
-    const { host, port } = testServer();
     const started = performance.now();
-    const result = await runBinary(["up", "--wait", "10"], { env: { DATABASE_URL: `postgres://postgres:test-secret-pw@${host}:${port}/postgres?sslmode=require` } });
+    const result = await runBinary(["up", "--wait", "10"], { env: { DATABASE_URL: testServerUrl("require") } });
     const seconds = (performance.now() - started) / 1000;
     expectNoSecret(result, SECRETS, "require against a server without TLS");
     expectNoCrash(result);
@@ -227,8 +238,7 @@ describe("a server without TLS", () => {
   });
 
   test("sslmode=prefer falls back to an unencrypted connection", async () => {
-    const { host, port } = testServer();
-    const status = await runBinary(["status", "--wait", "0"], { env: { DATABASE_URL: `postgres://postgres:test-secret-pw@${host}:${port}/postgres?sslmode=prefer` } });
+    const status = await runBinary(["status", "--wait", "0"], { env: { DATABASE_URL: testServerUrl("prefer") } });
     expectNoSecret(status, SECRETS, "prefer against a server without TLS");
     expect(status.code).toBe(0);
   });

