@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { MigrateError } from "../../core/errors.ts";
-import type { RollbackStep, RollbackTarget } from "../../core/rollback.ts";
+import { type RollbackStep, type RollbackTarget, describeStep } from "../../core/rollback.ts";
 import { migrateDown } from "../../migrator.ts";
 import { connectionArgs, lockArgs } from "../args.ts";
 import { withMigrator } from "../context.ts";
@@ -19,18 +19,20 @@ function targetOf(args: Record<string, unknown>): RollbackTarget {
   return args.all ? { kind: "all" } : { kind: "to-known" };
 }
 
-/** Destructive: on a terminal ask; elsewhere insist on --yes. */
+/** Destructive: on a terminal ask; elsewhere insist on --yes. Asked before the migration lock is taken. */
 async function confirm(steps: readonly RollbackStep[], yes: boolean): Promise<void> {
-  const list = steps.map((step) => `${step.entry.version}_${step.entry.name}`).join(", ");
   if (yes) return;
+  const list = steps.map((step) => `  ${describeStep(step)}`).join("\n");
   if (!process.stdin.isTTY) {
-    throw new MigrateError("CONFIRMATION_REQUIRED", `down would roll back ${steps.length} migration(s) (${list}) and may drop data. Nothing was done; pass --yes to confirm.`);
+    throw new MigrateError("CONFIRMATION_REQUIRED", `down would roll back ${steps.length} migration(s) and may drop data. Nothing was done; pass --yes to confirm.`, {
+      details: steps.map((step) => `  ${describeStep(step)}`),
+    });
   }
   // Loaded here: a static node: import is loaded on every start of the executable, whatever the command.
   const { createInterface } = await import("node:readline/promises");
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = await prompt.question(`Roll back ${steps.length} migration(s), newest first: ${list}?\nThis may drop data. Type "yes" to go on: `);
+    const answer = await prompt.question(`Roll back ${steps.length} migration(s), newest first:\n${list}\nThis may drop data. Type "yes" to go on: `);
     if (answer.trim().toLowerCase() !== "yes") throw new MigrateError("CONFIRMATION_REQUIRED", "Not confirmed; nothing was rolled back.");
   } finally {
     prompt.close();
