@@ -187,6 +187,15 @@ describe("down: what it undoes and when (issues 17 and 12)", () => {
     expect(await tablesOf(db.sql)).toContain("c");
   });
 
+  test("names read from the database reach down's log lines escaped (12.30)", async () => {
+    await up(db.url, migrationsFrom(tracked));
+    await db.sql`insert into schema_migrations (version, name, down_sql) values ('009', ${"evil\n\u001b[2Jforged"}, 'select 1')`;
+    const log = recordingLogger();
+    await withOptionsOn(db.url, migrationsFrom(tracked), (options) => migrateDown(options, { kind: "steps", steps: 1 }, async () => {}), { log });
+    const line = log.lines.find((entry) => entry.message.startsWith("rolled back 009_"))?.message ?? "";
+    expect(line).toStartWith("rolled back 009_evil\\n\\x1b[2Jforged in ");
+  });
+
   test("confirmation is asked before the migration lock is taken; a plan that changed meanwhile is refused, nothing undone (12.11)", async () => {
     const migrations = migrationsFrom(tracked);
     await up(db.url, migrations);

@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { MigrateError } from "../../core/errors.ts";
+import { printable } from "../../core/printable.ts";
 import { type RollbackStep, type RollbackTarget, describeStep } from "../../core/rollback.ts";
 import { migrateDown } from "../../migrator.ts";
 import { connectionArgs, lockArgs } from "../args.ts";
@@ -54,10 +55,12 @@ export default defineCommand({
     const target = targetOf(args);
     await withMigrator(args, async (context, options) => {
       const result = await migrateDown(options, target, (steps) => confirm(steps, Boolean(args.yes)));
+      // The version as its row writes it: from the database, so escaped.
+      const latest = result.plan.latestApplied === null ? "none" : printable(result.plan.latestApplied);
       context.log.info(
         result.reverted.length === 0
-          ? `nothing to roll back; latest applied is ${result.plan.latestApplied ?? "none"}`
-          : `rolled back ${result.reverted.length} migration(s); latest applied is now ${result.plan.latestApplied ?? "none"}`,
+          ? `nothing to roll back; latest applied is ${latest}`
+          : `rolled back ${result.reverted.length} migration(s); latest applied is now ${latest}`,
         { event: "down_done", reverted: result.reverted.map((entry) => entry.version), latest: result.plan.latestApplied },
       );
     }, { interruptible: true });
