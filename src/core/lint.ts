@@ -10,7 +10,8 @@ export interface LintFinding {
   readonly message: string;
 }
 
-const CONCURRENT_STATEMENT =
+/** A statement PostgreSQL refuses inside a transaction block (shared with down, which infers transaction:false from it). */
+export const CONCURRENT_STATEMENT =
   /^(?:create\s+(?:unique\s+)?index\s+concurrently|drop\s+index\s+concurrently|reindex\s+(?:\([^)]*\)\s*)?\w+\s+concurrently|refresh\s+materialized\s+view\s+concurrently|alter\s+table\s+\S+\s+detach\s+partition\s+\S+\s+concurrently)\b/i;
 
 /**

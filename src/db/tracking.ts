@@ -1,6 +1,7 @@
 import { MigrateError } from "../core/errors.ts";
 import type { Migration } from "../core/migration-set.ts";
 import type { AppliedRow } from "../core/plan.ts";
+import type { RowIdentity, StoredRow } from "../core/rollback.ts";
 import { type Queryable, type Reserved, lastRowSet } from "./connection.ts";
 
 /**
@@ -268,10 +269,20 @@ export async function createAndReadTracking(db: Reserved): Promise<TrackingState
   }
 }
 
-/** The down SQL stored with each row (for migrations this build does not embed). */
-export async function readStoredDown(db: Queryable): Promise<Map<string, string | null>> {
-  const rows = await db.unsafe<{ version: string; down_sql: string | null }[]>(`select version, down_sql from ${TRACKING_TABLE}`);
-  return new Map(rows.map((row) => [row.version.trim(), row.down_sql]));
+/**
+ * What each row holds beyond the plan's read, by version key: its stored down
+ * SQL, and applied_at as exact text (a Date drops the microseconds), which
+ * tells this row from one applied again since. A legacy table has no down_sql.
+ */
+export async function readStoredDown(db: Queryable, kind: TrackingState["kind"] = "ready"): Promise<Map<string, StoredRow>> {
+  if (kind === "missing") return new Map();
+  // A legacy table may lack applied_at (dbmate's): read it through the row's json, in the format applied_at::text has.
+  const downSql = kind === "legacy" ? "null::text" : "down_sql";
+  const appliedAt = kind === "legacy" ? "(to_jsonb(t) ->> 'applied_at')::timestamptz::text" : "applied_at::text";
+  const rows = await db.unsafe<{ key: string; down_sql: string | null; applied_at: string | null }[]>(
+    `select ${VERSION_KEY_SQL} as key, ${downSql} as down_sql, ${appliedAt} as applied_at from ${TRACKING_TABLE} t`,
+  );
+  return new Map(rows.map((row) => [row.key, { downSql: row.down_sql, appliedAt: row.applied_at }]));
 }
 
 /** Whether a row for `key` exists: behind a pooler another runner may have applied it while we waited. */
@@ -350,9 +361,24 @@ export async function moveFormerRows(db: Queryable, moves: readonly { readonly f
   }
 }
 
-/** Removes a migration's row (down). */
-export async function forgetRow(db: Queryable, key: string): Promise<void> {
+/** Removes a row by its version, for `forget`, which checked under the lock that it is the row the operator was shown. */
+export async function removeRow(db: Queryable, key: string): Promise<void> {
   await db.unsafe(`delete from ${TRACKING_TABLE} where ${VERSION_KEY_SQL} = $1`, [key]);
+}
+
+/**
+ * Removes a migration's row (down), only while it is the row that was
+ * planned (same applied_at and checksum): false when it is gone or was
+ * applied again meanwhile, by another runner behind a pooler.
+ */
+export async function forgetRow(db: Queryable, row: RowIdentity): Promise<boolean> {
+  const removed = await db.unsafe(
+    `delete from ${TRACKING_TABLE}
+      where ${VERSION_KEY_SQL} = $1 and applied_at::text is not distinct from $2::text and checksum is not distinct from $3::text
+      returning 1`,
+    [row.key, row.appliedAt, row.checksum],
+  );
+  return removed.length > 0;
 }
 
 /** Rows for migrations recorded as applied without running them (baseline, mark-applied), each with a history entry. */

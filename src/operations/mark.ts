@@ -4,7 +4,7 @@ import type { PlanEntry } from "../core/plan.ts";
 import { printable } from "../core/printable.ts";
 import { isVersion, versionKey } from "../core/version.ts";
 import { inMigrationTransaction } from "../db/session.ts";
-import { forgetRow, recordUnrunRows } from "../db/tracking.ts";
+import { recordUnrunRows, removeRow } from "../db/tracking.ts";
 import { type RecordingChecks, assertTablesExist } from "./baseline.ts";
 import type { MigratorOptions } from "./options.ts";
 import { waitAndReadPlan } from "./read-plan.ts";
@@ -82,7 +82,7 @@ export async function forgetMigration(options: MigratorOptions, version: string,
       if (entry.row.name !== chosen.row.name || entry.row.checksum !== chosen.row.checksum) {
         throw new MigrateError("MARK_REFUSED", `forget ${version}: the row changed while you were asked (another runner wrote it). Nothing was removed; run forget again to see what it holds now.`);
       }
-      await inMigrationTransaction(session, () => forgetRow(session.db, entry.key));
+      await inMigrationTransaction(session, () => removeRow(session.db, entry.key));
       options.log.success(`forgot ${described}: its row is gone, its SQL was not run`, { event: "migration_forgotten", version: entry.version });
       return entry;
     },

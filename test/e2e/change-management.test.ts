@@ -53,6 +53,40 @@ describe("rolling back a deploy", () => {
   });
 });
 
+describe("down refuses what it cannot do as meant", () => {
+  test("--to a version that does not exist, or matches one only by number, is a usage error naming the versions; nothing is rolled back", async () => {
+    const db = await freshDatabase();
+    const env = { DATABASE_URL: db.url };
+    expect((await runBinary(["up"], { env })).code).toBe(0);
+    const absent = await runBinary(["down", "--to", "005", "--yes"], { env });
+    expect(absent.code).toBe(2);
+    expect(absent.stderr).toContain("[USAGE] --to 005 names no migration that is applied or known to this build. There is no migration 005.");
+    expect(absent.stderr).toContain("Applied: 000, 001, 011, 012, 013, 014, 015, 016");
+    const typo = await runBinary(["down", "--to", "01", "--yes"], { env });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("--to 01 is version 001 by number; write it as --to 001");
+    expect(await tablesOf(db.sql)).toContain("task_completions");
+    expect(await tablesOf(db.sql)).toContain("households");
+  });
+
+  test("a migration file edited after it was applied is rolled back with the down SQL stored when it was applied", async () => {
+    const db = await freshDatabase();
+    const dir = mkdtempSync(join(tmpdir(), "st44-down-edited-"));
+    const file = join(dir, "001_notes.sql");
+    writeFileSync(file, "-- migrate:up\ncreate table notes (id int);\n-- migrate:down\ndrop table notes;\n");
+    const env = { DATABASE_URL: db.url, MIGRATIONS_DIR: dir };
+    expect((await runBinary(["up"], { env })).code).toBe(0);
+    writeFileSync(file, "-- migrate:up\ncreate table notes (id int);\n-- migrate:down\ndrop table notes;\ncreate table edited_down_ran (id int);\n");
+    const refused = await runBinary(["down", "--steps", "1"], { env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("down SQL stored in schema_migrations when it was applied (the file was edited after it was applied; its down part is not used)");
+    const down = await runBinary(["down", "--steps", "1", "--yes"], { env });
+    expect(down.code).toBe(0);
+    expect(down.stderr).toContain("rolled back 001_notes");
+    expect(await tablesOf(db.sql)).toEqual(["schema_migrations"]);
+  });
+});
+
 describe("down on a terminal", () => {
   // script(1) gives the binary a terminal and passes our stdin to it, as an operator types.
   const onTerminal = (db: TestDatabase, answer: string) =>
@@ -66,7 +100,10 @@ describe("down on a terminal", () => {
     expect((await runBinary(["up"], { env: { DATABASE_URL: db.url } })).code).toBe(0);
     const declined = onTerminal(db, "no");
     expect(declined.exitCode).toBe(2);
-    expect(declined.stdout.toString()).toContain('Roll back 1 migration(s), newest first: 016_create_task_completions_table?');
+    // The prompt names the applied row (version, name, applied_at) and where its down SQL comes from.
+    expect(declined.stdout.toString()).toMatch(
+      /Roll back 1 migration\(s\), newest first:\r?\n  016 create_task_completions_table, applied \d{4}-\d\d-\d\dT[\d:.]+Z; down SQL from 016_create_task_completions_table\.sql\r?\n/,
+    );
     expect(declined.stdout.toString()).toContain("[CONFIRMATION_REQUIRED] Not confirmed; nothing was rolled back.");
     expect(await tablesOf(db.sql)).toContain("task_completions");
     const confirmed = onTerminal(db, "yes");

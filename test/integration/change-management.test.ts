@@ -79,6 +79,144 @@ describe("down", () => {
   });
 });
 
+describe("down: what it undoes and when (issues 17 and 12)", () => {
+  const tracked = {
+    "001_a.sql": "-- migrate:up\ncreate table a (id int);\n-- migrate:down\ndrop table a;\n",
+    "002_b.sql": "-- migrate:up\ncreate table b (id int);\n-- migrate:down\ndrop table b;\n",
+    "003_c.sql": "-- migrate:up\ncreate table c (id int);\n-- migrate:down\ndrop table c;\n",
+  };
+  const rowsOf = async () => (await db.sql`select version from schema_migrations order by version`).map((row) => row.version);
+
+  test("a file edited after it was applied is rolled back with the down SQL stored when it was applied (17.2)", async () => {
+    await up(db.url, migrationsFrom(tracked));
+    const edited = migrationsFrom({ ...tracked, "003_c.sql": "-- migrate:up\ncreate table c (id int);\n-- migrate:down\ndrop table c;\ncreate table edited_down_ran (id int);\n" });
+    let confirmed: string[] = [];
+    await withOptions(edited, (options) =>
+      migrateDown(options, { kind: "steps", steps: 1 }, async (steps) => {
+        confirmed = steps.map((step) => `${step.entry.version}:${step.source}:${step.reason}`);
+      }),
+    );
+    expect(confirmed).toEqual(["003:stored:file-changed"]);
+    expect(await tablesOf(db.sql)).toEqual(["a", "b", "schema_migrations"]);
+    expect(await rowsOf()).toEqual(["001", "002"]);
+  });
+
+  test("--to a version that is neither applied nor known is refused, and nothing is rolled back (17.3)", async () => {
+    await up(db.url, migrationsFrom(tracked));
+    const refusal = withOptions(migrationsFrom(tracked), (options) => migrateDown(options, { kind: "to", version: "005" }, async () => {}));
+    await expect(refusal).rejects.toMatchObject({ code: "USAGE" });
+    expect(await rowsOf()).toEqual(["001", "002", "003"]);
+  });
+
+  const concurrently = {
+    "001_t.sql": "-- migrate:up\ncreate table t (id int);\n-- migrate:down\ndrop table t;\n",
+    "002_index.sql": "-- migrate:up transaction:false\ncreate index concurrently t_id on t (id);\n-- migrate:down transaction:false\ndrop index concurrently t_id;\n",
+    "003_u.sql": "-- migrate:up\ncreate table u (id int);\n-- migrate:down\ndrop table u;\n",
+  };
+  const indexExists = async () => (await db.sql`select to_regclass('t_id') is not null as present`)[0]?.present as boolean;
+
+  test("-- migrate:down transaction:false runs DROP INDEX CONCURRENTLY outside a transaction, then removes the row (17.15)", async () => {
+    const migrations = migrationsFrom(concurrently);
+    await up(db.url, migrations);
+    expect(await indexExists()).toBe(true);
+    const result = await withOptions(migrations, (options) => migrateDown(options, { kind: "steps", steps: 2 }, async () => {}));
+    expect(result.reverted.map((entry) => entry.version)).toEqual(["003", "002"]);
+    expect(await indexExists()).toBe(false);
+    expect(await rowsOf()).toEqual(["001"]);
+  });
+
+  test("a transaction:false down part behind a transaction-mode lock is refused before anything is undone (17.15)", async () => {
+    const migrations = migrationsFrom(concurrently);
+    await up(db.url, migrations);
+    const refusal = withOptionsOn(db.url, migrations, (options) => migrateDown(options, { kind: "steps", steps: 2 }, async () => {}), { lockMode: "transaction" });
+    await expect(refusal).rejects.toMatchObject({ code: "LOCK_MODE_UNSUPPORTED" });
+    expect(await rowsOf()).toEqual(["001", "002", "003"]);
+    expect(await tablesOf(db.sql)).toContain("u");
+  });
+
+  for (const lockMode of ["transaction", "session"] as const) {
+    test(`two concurrent down --steps 1 (${lockMode} lock mode) undo the newest migration once (12.3)`, async () => {
+      const migrations = migrationsFrom({
+        "001_log.sql": "-- migrate:up\ncreate table down_log (version text);\n-- migrate:down\ndrop table down_log;\n",
+        "002_b.sql": "-- migrate:up\ncreate table b (id int);\n-- migrate:down\ndrop table if exists b;\ninsert into down_log values ('002');\n",
+      });
+      await up(db.url, migrations);
+      // Both have planned and confirmed before either goes on, as two operators would.
+      let arrived = 0;
+      let release = (): void => {};
+      const bothConfirmed = new Promise<void>((resolve) => (release = resolve));
+      const confirm = async () => {
+        if (++arrived === 2) release();
+        // Bounded: a runner that asks while holding the session lock would wait here for the other forever.
+        await Promise.race([bothConfirmed, Bun.sleep(5000)]);
+      };
+      const runs = await Promise.allSettled(
+        [0, 1].map(() => withOptionsOn(db.url, migrations, (options) => migrateDown(options, { kind: "steps", steps: 1 }, confirm), { lockMode })),
+      );
+      const [log] = await db.sql`select count(*)::int as n from down_log`;
+      expect(log?.n).toBe(1);
+      expect(await rowsOf()).toEqual(["001"]);
+      const reverted = runs.flatMap((run) => (run.status === "fulfilled" ? run.value.reverted.map((entry) => entry.version) : []));
+      expect(reverted).toEqual(["002"]);
+      // The other run either saw the row gone in its step (skipped) or a plan other than the one confirmed (refused).
+      for (const run of runs) {
+        if (run.status === "rejected") expect(run.reason).toMatchObject({ code: "CONFIRMATION_REQUIRED" });
+      }
+    });
+  }
+
+  test("a row another runner rolled back while this one waited for the transaction-level lock is skipped, its down SQL not run (12.3)", async () => {
+    const migrations = migrationsFrom(tracked);
+    await up(db.url, migrations);
+    const log = recordingLogger();
+    let waiting: Promise<unknown> = Promise.resolve();
+    await db.sql.begin(async (tx) => {
+      await tx.unsafe(`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+      waiting = withOptionsOn(db.url, migrations, (options) => migrateDown(options, { kind: "steps", steps: 1 }, async () => {}), { lockMode: "transaction", log });
+      for (let tries = 0; ; tries++) {
+        const [row] = await db.sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`;
+        if ((row?.n ?? 0) > 0) break;
+        if (tries > 200) throw new Error("the second runner never waited for the lock");
+        await Bun.sleep(25);
+      }
+      await tx`delete from schema_migrations where version = '003'`;
+    });
+    const result = (await waiting) as Awaited<ReturnType<typeof migrateDown>>;
+    expect(result.reverted).toEqual([]);
+    expect(log.lines.map((line) => line.message)).toContain("003_c was rolled back by another runner meanwhile; skipped");
+    expect(await tablesOf(db.sql)).toContain("c");
+  });
+
+  test("names read from the database reach down's log lines escaped (12.30)", async () => {
+    await up(db.url, migrationsFrom(tracked));
+    await db.sql`insert into schema_migrations (version, name, down_sql) values ('009', ${"evil\n\u001b[2Jforged"}, 'select 1')`;
+    const log = recordingLogger();
+    await withOptionsOn(db.url, migrationsFrom(tracked), (options) => migrateDown(options, { kind: "steps", steps: 1 }, async () => {}), { log });
+    const line = log.lines.find((entry) => entry.message.startsWith("rolled back 009_"))?.message ?? "";
+    expect(line).toStartWith("rolled back 009_evil\\n\\x1b[2Jforged in ");
+  });
+
+  test("confirmation is asked before the migration lock is taken; a plan that changed meanwhile is refused, nothing undone (12.11)", async () => {
+    const migrations = migrationsFrom(tracked);
+    await up(db.url, migrations);
+    const newer = migrationsFrom({ ...tracked, "004_d.sql": "-- migrate:up\ncreate table d (id int);\n-- migrate:down\ndrop table d;\n" });
+    let locksWhileAsking = -1;
+    const refusal = withOptions(migrations, (options) =>
+      migrateDown(options, { kind: "steps", steps: 1 }, async () => {
+        const [row] = await db.sql`select count(*)::int as n from pg_locks where locktype = 'advisory'`;
+        locksWhileAsking = row?.n ?? -1;
+        if (locksWhileAsking !== 0) throw new Error("the migration lock is held while asking");
+        // A deploy while the operator reads the prompt goes through.
+        await up(db.url, newer, { lockWaitMs: 2000 });
+      }),
+    );
+    await expect(refusal).rejects.toMatchObject({ code: "CONFIRMATION_REQUIRED", message: expect.stringContaining("changed after it was confirmed") });
+    expect(locksWhileAsking).toBe(0);
+    expect(await rowsOf()).toEqual(["001", "002", "003", "004"]);
+    expect(await tablesOf(db.sql)).toEqual(["a", "b", "c", "d", "schema_migrations"]);
+  });
+});
+
 describe("verify, baseline and repair", () => {
   test("verify reports changed, unknown, pending and missing tables, each as a finding", async () => {
     await up(db.url, migrationsFrom({ "001_a.sql": "create table a (id int);", "002_b.sql": "create table b (id int);", "009_z.sql": "create table z (id int);" }));

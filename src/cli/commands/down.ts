@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { MigrateError } from "../../core/errors.ts";
-import type { RollbackStep, RollbackTarget } from "../../core/rollback.ts";
+import { printable } from "../../core/printable.ts";
+import { type RollbackStep, type RollbackTarget, describeStep } from "../../core/rollback.ts";
 import { migrateDown } from "../../migrator.ts";
 import { connectionArgs, lockArgs } from "../args.ts";
 import { withMigrator } from "../context.ts";
@@ -19,18 +20,20 @@ function targetOf(args: Record<string, unknown>): RollbackTarget {
   return args.all ? { kind: "all" } : { kind: "to-known" };
 }
 
-/** Destructive: on a terminal ask; elsewhere insist on --yes. */
+/** Destructive: on a terminal ask; elsewhere insist on --yes. Asked before the migration lock is taken. */
 async function confirm(steps: readonly RollbackStep[], yes: boolean): Promise<void> {
-  const list = steps.map((step) => `${step.entry.version}_${step.entry.name}`).join(", ");
   if (yes) return;
+  const list = steps.map((step) => `  ${describeStep(step)}`).join("\n");
   if (!process.stdin.isTTY) {
-    throw new MigrateError("CONFIRMATION_REQUIRED", `down would roll back ${steps.length} migration(s) (${list}) and may drop data. Nothing was done; pass --yes to confirm.`);
+    throw new MigrateError("CONFIRMATION_REQUIRED", `down would roll back ${steps.length} migration(s) and may drop data. Nothing was done; pass --yes to confirm.`, {
+      details: steps.map((step) => `  ${describeStep(step)}`),
+    });
   }
   // Loaded here: a static node: import is loaded on every start of the executable, whatever the command.
   const { createInterface } = await import("node:readline/promises");
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = await prompt.question(`Roll back ${steps.length} migration(s), newest first: ${list}?\nThis may drop data. Type "yes" to go on: `);
+    const answer = await prompt.question(`Roll back ${steps.length} migration(s), newest first:\n${list}\nThis may drop data. Type "yes" to go on: `);
     if (answer.trim().toLowerCase() !== "yes") throw new MigrateError("CONFIRMATION_REQUIRED", "Not confirmed; nothing was rolled back.");
   } finally {
     prompt.close();
@@ -52,10 +55,12 @@ export default defineCommand({
     const target = targetOf(args);
     await withMigrator(args, async (context, options) => {
       const result = await migrateDown(options, target, (steps) => confirm(steps, Boolean(args.yes)));
+      // The version as its row writes it: from the database, so escaped.
+      const latest = result.plan.latestApplied === null ? "none" : printable(result.plan.latestApplied);
       context.log.info(
         result.reverted.length === 0
-          ? `nothing to roll back; latest applied is ${result.plan.latestApplied ?? "none"}`
-          : `rolled back ${result.reverted.length} migration(s); latest applied is now ${result.plan.latestApplied ?? "none"}`,
+          ? `nothing to roll back; latest applied is ${latest}`
+          : `rolled back ${result.reverted.length} migration(s); latest applied is now ${latest}`,
         { event: "down_done", reverted: result.reverted.map((entry) => entry.version), latest: result.plan.latestApplied },
       );
     }, { interruptible: true });
