@@ -94,8 +94,23 @@ async function sendInOneQuery(session: MigrationSession, migration: Migration, t
   try {
     return { results: await runCancellable(session, query.text) };
   } catch (error) {
-    throw new SendFailure(error, query.positionInFile(serverPosition(error)), true);
+    const position = serverPosition(error);
+    throw new SendFailure(query.pointsPastFile(position) ? readPastTheFile(error) : error, query.positionInFile(position), true);
   }
+}
+
+/**
+ * The server's error points into the runner's statements after the file, so
+ * its message quotes them ("syntax error at or near ..."): the file left
+ * something open by the server's reading that the splitter saw closed.
+ * Say that instead, keeping the server's code, detail and hint.
+ */
+function readPastTheFile(error: unknown): unknown {
+  const shown = Object.create(error as object) as { message: string; position?: string };
+  shown.message =
+    "the server read past the end of the file: a string, quoted identifier or comment in it does not end where st44-migrate's statement splitter ends it (for example a backslash before a quote in '...' while standard_conforming_strings is off; write E'...' or double the backslash), so the server's error is about the runner's own statements after the file";
+  shown.position = undefined;
+  return shown;
 }
 
 /**

@@ -101,7 +101,7 @@ for (const strategy of STRATEGIES) {
       const result = await up(db.url, migrations, { lockMode: strategy.lockMode });
       expect(result.applied.map((applied) => applied.version)).toEqual(["001"]);
       expect(await db.sql`select version from schema_migrations`).toHaveLength(1);
-      expect(await db.sql`select to_regclass('after_copy') as t`).toEqual([{ t: "after_copy" }]);
+      expect([...(await db.sql`select to_regclass('after_copy') as t`)]).toEqual([{ t: "after_copy" }]);
 
       const failing = migrationsFrom({
         "001_copy.sql": file("create table t (id int);\ninsert into t select generate_series(1, 20000);\ncopy t to stdout;\ncreate table after_copy (id int);"),
@@ -110,7 +110,7 @@ for (const strategy of STRATEGIES) {
       const error = await failure(up(db.url, failing, { lockMode: strategy.lockMode }));
       expect(error.code).toBe("MIGRATION_FAILED");
       expect(error.message).toContain("002_copy_then_fail.sql failed at line 3, column 15");
-      expect(await db.sql`select version from schema_migrations order by 1`).toEqual([{ version: "001" }]);
+      expect([...(await db.sql`select version from schema_migrations order by 1`)]).toEqual([{ version: "001" }]);
     });
 
     test("12.6: the stored down SQL is the file's, byte for byte, also after a migration turned standard_conforming_strings off", async () => {
@@ -126,6 +126,22 @@ for (const strategy of STRATEGIES) {
         { version: "002", down_sql: migrations[1]!.down! },
       ]);
       expect(migrations[0]!.down).toBe(`${down}\n`);
+    });
+
+    test("17.12: an error that quotes the SQL after the failing spot shows only the file's SQL, never the runner's own", async () => {
+      // With standard_conforming_strings off, 'C:\' does not end where the splitter thinks: the server reads on.
+      const migrations = migrationsFrom({
+        "001_off.sql": file("set standard_conforming_strings = off;", "select 1;"),
+        "002_path.sql": file("create table t (id int);\nselect 'C:\\';\nselect 2;", "select 1;"),
+      });
+      const error = await failure(up(db.url, migrations, { lockMode: strategy.lockMode }));
+      expect(error.code).toBe("MIGRATION_FAILED");
+      expect(error.message).toContain("Migration 002_path.sql failed");
+      const shown = `${error.message}\n${error.details.join("\n")}`;
+      for (const runnerText of ["schema_migrations", "st44_guard", "insert into", "savepoint", "commit"]) expect(shown).not.toContain(runnerText);
+      // What the server quotes ("at or near ...") is text of the file, not a token of the runner's statements.
+      const near = /at or near "([^"]*)"/.exec(error.message)?.[1];
+      if (near !== undefined) expect(migrations[1]!.up).toContain(near);
     });
 
     test("the statements run with the run's lock_timeout", async () => {
