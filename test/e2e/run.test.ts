@@ -238,7 +238,7 @@ describe("a SIGTERM as the last migration finishes", () => {
       expect(victim.stdout()).not.toContain("STARTED");
       expect(victim.stderr()).toContain("[INTERRUPTED]");
       // The migration finished before the signal could stop it: it stays applied and recorded.
-      expect(await db.sql`select version from schema_migrations`).toEqual([{ version: "001" }]);
+      expect([...(await db.sql`select version from schema_migrations`)]).toEqual([{ version: "001" }]);
     });
   }
 });

@@ -45,7 +45,7 @@ test("a role without INSERT on schema_migrations gets DB_PERMISSION_DENIED befor
   expect(error.message).toContain(`GRANT SELECT, INSERT ON schema_migrations TO "${role.name}";`);
   expect(error.message).toContain("Nothing was applied");
   expect(await tableExists(database.sql, "made_by_role")).toBe(false);
-  expect(await database.sql`select version from schema_migrations`).toEqual([{ version: "001" }]);
+  expect([...(await database.sql`select version from schema_migrations`)]).toEqual([{ version: "001" }]);
 
   // With the grant the message names, the same run succeeds.
   await database.sql.unsafe(`grant insert on schema_migrations to ${role.name}`);
