@@ -50,6 +50,8 @@ export interface FailureOutcome {
   readonly step: string;
   readonly before: string;
   readonly after: string;
+  /** After a lost connection: what to do, when the step's outcome was looked up (the default assumes a rollback). */
+  readonly afterLoss?: string;
 }
 
 export const outcomes = {
@@ -58,6 +60,27 @@ export const outcomes = {
     step: `Nothing of ${fileName} was applied (rolled back)`,
     before: "before it in this run were applied",
     after: "after it were not run",
+  }),
+  /** The connection broke after our COMMIT was sent; a new connection found the row with this file's checksum. */
+  appliedDespiteLoss: (fileName: string): FailureOutcome => ({
+    step: `The outcome was unknown when the connection broke (our COMMIT had been sent), so st44-migrate looked on a new connection: ${fileName} WAS applied and recorded (its tracking row is there with this file's checksum)`,
+    before: "before it in this run were applied",
+    after: "after it were not run",
+    afterLoss: " Check the server, then run st44-migrate again to apply the rest.",
+  }),
+  /** The connection broke after our COMMIT was sent; its session is gone and there is no row. */
+  notAppliedAfterLoss: (fileName: string): FailureOutcome => ({
+    step: `The outcome was unknown when the connection broke (our COMMIT had been sent), so st44-migrate looked on a new connection: the migration's session has ended and ${fileName} has no tracking row, so nothing of it was applied (the server rolled it back)`,
+    before: "before it in this run were applied",
+    after: "after it were not run",
+    afterLoss: " Check the server, then run st44-migrate again.",
+  }),
+  /** The connection broke after our COMMIT was sent, and no new connection could tell. */
+  unknownAfterLoss: (fileName: string, checkedMs: number): FailureOutcome => ({
+    step: `OUTCOME UNKNOWN: the connection broke after ${fileName} and our COMMIT were sent, and no new connection within ${checkedMs / 1000} s could tell whether it was committed`,
+    before: "before it in this run were applied",
+    after: "after it were not run",
+    afterLoss: ` Once the server answers, run st44-migrate status: ${fileName} "applied" means it was committed with its row, "pending" that it was rolled back; then run st44-migrate again.`,
   }),
   /** transaction:false: what ran before the failing statement stays. */
   partlyApplied: (fileName: string): FailureOutcome => ({
@@ -79,6 +102,8 @@ export interface FailureFacts {
   readonly queryOffset: number;
   /** The server's position, already relative to the text at queryOffset; null when it points elsewhere or is absent. */
   readonly position: number | null;
+  /** The position is the failing statement's start, not the server's (which gave none). */
+  readonly statementOnly?: boolean;
   readonly outcome: FailureOutcome;
   readonly progress: StepProgress;
   readonly connectionLost: boolean;
@@ -109,7 +134,7 @@ export function migrationFailure(error: unknown, facts: FailureFacts): MigrateEr
   const position = facts.position === null ? null : locateInFile(source.text, facts.queryOffset, facts.position);
   let at = "";
   if (position) {
-    at = ` at line ${position.line}, column ${position.column}`;
+    at = facts.statementOnly ? ` in the statement at line ${position.line}, column ${position.column}` : ` at line ${position.line}, column ${position.column}`;
     details.push(...pointAt(source.fileName, position, secrets));
   }
   if (server.detail) details.push(`  detail: ${clipText(server.detail, undefined, secrets)}`);
@@ -124,7 +149,7 @@ export function migrationFailure(error: unknown, facts: FailureFacts): MigrateEr
   const sqlstate = server.code ? ` (SQLSTATE ${server.code})` : "";
   const progressText = `; ${progress.before} migration(s) ${outcome.before} and ${progress.after} ${outcome.after}.`;
   const fix = facts.connectionLost
-    ? " The connection to the database was lost (the server rolls back an unfinished transaction): check the server, then run st44-migrate again."
+    ? ` The connection to the database was lost.${outcome.afterLoss ?? " The server rolls back an unfinished transaction: check the server, then run st44-migrate again."}`
     : server.code === "55P03"
       ? ` It waited longer than lock_timeout for a table lock held by ${blockers.length > 0 ? describeBlockers(blockers) : "other sessions (see pg_locks and pg_stat_activity)"}; retry when the application is quieter, raise --lock-timeout, or use --lock-retries.`
       : invalid.length > 0

@@ -25,7 +25,10 @@ export async function applyStatementByStatement(session: MigrationSession, migra
   }
   const { statements, unterminated } = scanSql(migration.up);
   assertTerminated(migration, unterminated, registeredSecrets());
-  await db.unsafe(`${lockTimeoutSql(session.lockTimeoutMs, "session")}; set statement_timeout = ${Math.round(session.statementTimeoutMs)}`);
+  // For the session, as these statements run outside any transaction: a client that dies (SIGKILL) during a
+  // long statement is noticed within a second, so the statement and its session lock go with it.
+  const checkClient = session.checksClientConnection ? "; set client_connection_check_interval = 1000" : "";
+  await db.unsafe(`${lockTimeoutSql(session.lockTimeoutMs, "session")}; set statement_timeout = ${Math.round(session.statementTimeoutMs)}${checkClient}`);
   const invalidBefore = await invalidIndexes(db);
   const started = performance.now();
   for (const statement of statements) {
@@ -36,10 +39,13 @@ export async function applyStatementByStatement(session: MigrationSession, migra
       const connectionLost = isConnectionFailure(error);
       if (connectionLost) session.connection.lost = true;
       const left = connectionLost ? [] : (await invalidIndexes(db).catch(() => [])).filter((name) => !invalidBefore.includes(name));
+      // Without a position from the server (a runtime error), the statement that failed is still known.
+      const position = serverPosition(error);
       throw migrationFailure(error, {
         source: migration,
         queryOffset: migration.upOffset + statement.start,
-        position: serverPosition(error),
+        position: position ?? 1,
+        statementOnly: position === null,
         outcome: outcomes.partlyApplied(migration.fileName),
         progress,
         connectionLost,

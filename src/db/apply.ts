@@ -3,12 +3,14 @@ import { MigrateError } from "../core/errors.ts";
 import { type StepProgress, assertTerminated, migrationFailure, outcomes, serverPosition } from "../core/failure-report.ts";
 import { interruptedError } from "../core/interrupt.ts";
 import type { Migration } from "../core/migration-set.ts";
+import { type QueryPiece, piecesAroundCopyOut } from "../core/query-pieces.ts";
 import { blankTransactionControl } from "../core/sql-lexer.ts";
 import { type BlockerWatch, NO_WATCH, watchBlockers } from "./blockers.ts";
 import { registeredSecrets } from "../log.ts";
 import { isConnectionFailure, lastRowSet } from "./connection.ts";
 import { takeTransactionLock } from "./lock.ts";
 import { composeOneQuery } from "./one-query.ts";
+import { settleLostOutcome } from "./lost-outcome.ts";
 import { type MigrationSession, beginSql, rollbackAfter, runCancellable } from "./session.ts";
 import { applyStatementByStatement } from "./apply-statements.ts";
 import { isRecorded, recordAppliedSql, rowWasRecorded } from "./tracking.ts";
@@ -26,28 +28,39 @@ export async function applyMigration(session: MigrationSession, migration: Migra
 }
 
 /**
- * The guard: a transaction-local setting that vanishes with a COMMIT or
- * ROLLBACK the file ran itself, so the tracking row is written only inside
- * the transaction the runner opened.
+ * The guard: a savepoint with a random name, opened right after BEGIN and
+ * released just before the tracking row is written. A COMMIT or ROLLBACK the
+ * file ran itself ends the transaction and every savepoint in it, so the
+ * release fails and with it the row and our COMMIT. Unlike a setting,
+ * nothing a file can run inside the transaction (SET, RESET ALL, SET SESSION
+ * AUTHORIZATION) removes it without knowing its name; DISCARD ALL refuses to
+ * run in a transaction.
  */
-const GUARD_SETTING = "st44_migrate.guard";
-const STARTED_SETTING = "st44_migrate.started";
+function guardName(): string {
+  return `st44_guard_${randomUUID().replace(/-/g, "")}`;
+}
 
-/** BEGIN with the run's settings, the guard and the start time; its last row holds the backend's pid. */
+/** BEGIN with the run's settings, then the guard; its last row holds the backend's pid. */
 function beginWithGuardSql(session: MigrationSession, guard: string): string {
-  return `${beginSql(session)}; select set_config('${GUARD_SETTING}', '${guard}', true), set_config('${STARTED_SETTING}', clock_timestamp()::text, true), pg_backend_pid() as pid`;
+  return `${beginSql(session)}; savepoint ${guard}; select pg_backend_pid() as pid`;
 }
 
-/** The tracking row's statements and COMMIT, ending the migration's transaction. */
+/** The guard's release, the tracking row's statements and COMMIT, ending the migration's transaction. */
 function finishSql(session: MigrationSession, migration: Migration, guard: string): string {
-  const guardHolds = `current_setting('${GUARD_SETTING}', true) = '${guard}'`;
-  return [...recordAppliedSql(migration, session.runner, guardHolds, STARTED_SETTING), "commit"].join(";\n");
+  return [`release savepoint ${guard}`, ...recordAppliedSql(migration, session.runner, guard), "commit"].join(";\n");
 }
 
-function endedTransaction(migration: Migration): MigrateError {
+/** The release failed: outside any transaction block (25P01), or in a new one that lacks the guard (3B001). */
+function guardFailed(error: unknown, guard: string): boolean {
+  const { code, message } = error as { code?: string; message?: string };
+  return code === "25P01" || (code === "3B001" && (message ?? "").includes(guard));
+}
+
+function endedTransaction(migration: Migration, cause?: unknown): MigrateError {
   return new MigrateError(
     "MIGRATION_ENDED_TRANSACTION",
-    `${migration.fileName} ended the runner's transaction itself (a COMMIT or ROLLBACK the runner could not remove, for example inside a procedure call), so part of it may already be committed and it was not recorded. Check the schema by hand, remove the transaction control from the file, and if the file needs statements outside a transaction put "-- migrate:up transaction:false" on its up marker.`,
+    `${migration.fileName} ended the runner's transaction itself (a COMMIT or ROLLBACK the runner could not remove, for example inside a procedure call), so part of it may already be committed and it was not recorded; the rest was rolled back. Check the schema by hand, remove the transaction control from the file, and if the file needs statements outside a transaction put "-- migrate:up transaction:false" on its up marker.`,
+    { cause },
   );
 }
 
@@ -61,6 +74,8 @@ class SendFailure {
     readonly error: unknown,
     /** The server's position mapped into the up part; null when it points elsewhere. */
     readonly position: number | null,
+    /** Whether the query that failed could have committed (it held our COMMIT). */
+    readonly mayHaveCommitted: boolean,
   ) {}
 }
 
@@ -79,34 +94,62 @@ async function sendInOneQuery(session: MigrationSession, migration: Migration, t
   try {
     return { results: await runCancellable(session, query.text) };
   } catch (error) {
-    throw new SendFailure(error, query.positionInFile(serverPosition(error)));
+    const position = serverPosition(error);
+    throw new SendFailure(query.pointsPastFile(position) ? readPastTheFile(error) : error, query.positionInFile(position), true);
   }
 }
 
 /**
- * Transaction mode (behind a pooler): the transaction-level lock and the
- * re-check of the row come between BEGIN and the file, so each step is its
- * own query. "skipped" when another runner recorded the migration meanwhile.
+ * The server's error points into the runner's statements after the file, so
+ * its message quotes them ("syntax error at or near ..."): the file left
+ * something open by the server's reading that the splitter saw closed.
+ * Say that instead, keeping the server's code, detail and hint.
  */
-async function sendStepwise(session: MigrationSession, migration: Migration, text: string, guard: string, watch: (pid: number) => void): Promise<Sent | "skipped"> {
+function readPastTheFile(error: unknown): unknown {
+  const shown = Object.create(error as object) as { message: string; position?: string };
+  shown.message =
+    "the server read past the end of the file: a string, quoted identifier or comment in it does not end where st44-migrate's statement splitter ends it (for example a backslash before a quote in '...' while standard_conforming_strings is off; write E'...' or double the backslash), so the server's error is about the runner's own statements after the file";
+  shown.position = undefined;
+  return shown;
+}
+
+/**
+ * Each step its own query: behind a pooler (the transaction-level lock and
+ * the re-check of the row come between BEGIN and the file), and for a file
+ * that streams COPY data (each COPY alone, see piecesAroundCopyOut).
+ * "skipped" when another runner recorded the migration meanwhile.
+ */
+async function sendStepwise(
+  session: MigrationSession,
+  migration: Migration,
+  text: string,
+  pieces: readonly QueryPiece[],
+  guard: string,
+  watch: (pid: number) => void,
+): Promise<Sent | "skipped"> {
   const { db } = session;
   try {
     const began = await db.unsafe(beginWithGuardSql(session, guard));
     watch(lastRowSet<{ pid: number }>(began)[0]?.pid ?? 0);
-    await takeTransactionLock(db, session.lockWaitMs, session.lockTimeoutMs);
-    if (await isRecorded(db, migration.key)) return "skipped";
+    if (session.lockMode === "transaction") {
+      await takeTransactionLock(db, session.lockWaitMs, session.lockTimeoutMs);
+      if (await isRecorded(db, migration.key)) return "skipped";
+    }
   } catch (error) {
-    throw new SendFailure(error, null);
+    throw new SendFailure(error, null, false);
   }
-  try {
-    await runCancellable(session, text);
-  } catch (error) {
-    throw new SendFailure(error, serverPosition(error));
+  for (const piece of pieces) {
+    try {
+      await runCancellable(session, text.slice(piece.start, piece.end));
+    } catch (error) {
+      const position = serverPosition(error);
+      throw new SendFailure(error, position === null ? null : piece.start + position, false);
+    }
   }
   try {
     return { results: await db.unsafe(finishSql(session, migration, guard)) };
   } catch (error) {
-    throw new SendFailure(error, null);
+    throw new SendFailure(error, null, true);
   }
 }
 
@@ -114,16 +157,19 @@ async function applyInTransaction(session: MigrationSession, migration: Migratio
   // A legacy file's own BEGIN/COMMIT would end our transaction early; blank them.
   const { text, unterminated } = blankTransactionControl(migration.up);
   assertTerminated(migration, unterminated, registeredSecrets());
-  const guard = randomUUID();
+  const guard = guardName();
+  const pieces = piecesAroundCopyOut(text);
   let watch: BlockerWatch = NO_WATCH;
+  let backendPid = session.backendPid;
   const startWatching = (pid: number): void => {
+    backendPid = pid;
     watch = watchBlockers(session.pool, pid, migration.fileName, session.log);
   };
   const started = performance.now();
   try {
     const sent =
-      session.lockMode === "transaction"
-        ? await sendStepwise(session, migration, text, guard, startWatching)
+      session.lockMode === "transaction" || pieces.length > 1
+        ? await sendStepwise(session, migration, text, pieces, guard, startWatching)
         : await sendInOneQuery(session, migration, text, guard, startWatching);
     watch.stop();
     if (sent === "skipped") {
@@ -131,21 +177,32 @@ async function applyInTransaction(session: MigrationSession, migration: Migratio
       session.log.info(`${migration.fileName} was applied by another runner meanwhile; skipped`, { event: "migration_skipped", version: migration.version });
       return null;
     }
-    // The row of RETURNING: none when the guard was gone.
-    if (!rowWasRecorded(sent.results)) throw endedTransaction(migration);
+    // The query succeeded, so the guard was released inside our transaction and the row written; should the
+    // results not show the row, the table has the last word.
+    if (!rowWasRecorded(sent.results, guard) && !(await isRecorded(session.db, migration.key))) throw endedTransaction(migration);
     return Math.round(performance.now() - started);
   } catch (thrown) {
     const blockers = watch.stop();
-    const { error, position } = thrown instanceof SendFailure ? thrown : new SendFailure(thrown, null);
+    const { error, position, mayHaveCommitted } = thrown instanceof SendFailure ? thrown : new SendFailure(thrown, null, false);
     await rollbackAfter(session, error);
-    if (session.signal?.aborted) throw interruptedError(session.signal);
+    if (error instanceof MigrateError) throw error;
+    if (guardFailed(error, guard)) throw endedTransaction(migration, error);
+    const connectionLost = isConnectionFailure(error);
+    // The connection broke with our COMMIT on its way: only the database can say what happened.
+    const outcome =
+      connectionLost && mayHaveCommitted
+        ? await settleLostOutcome(session, migration, backendPid)
+        : session.signal?.aborted
+          ? null
+          : outcomes.rolledBack(migration.fileName);
+    if (outcome === null) throw interruptedError(session.signal);
     throw migrationFailure(error, {
       source: migration,
       queryOffset: migration.upOffset,
       position,
-      outcome: outcomes.rolledBack(migration.fileName),
+      outcome,
       progress,
-      connectionLost: isConnectionFailure(error),
+      connectionLost,
       secrets: registeredSecrets(),
       blockers,
     });

@@ -11,6 +11,8 @@ export interface OneQuery {
    * that points just past the file's last character that is not white space.
    */
   positionInFile(position: number | null): number | null;
+  /** Whether the server's position points into what comes after the file (the runner's own statements). */
+  pointsPastFile(position: number | null): boolean;
 }
 
 export function composeOneQuery(prefix: string, fileText: string, suffix: string): OneQuery {
@@ -24,6 +26,9 @@ export function composeOneQuery(prefix: string, fileText: string, suffix: string
       const contentLength = Array.from(fileText.trimEnd()).length;
       if (position <= contentLength) return position;
       return position <= Array.from(fileText).length + FILE_END.length ? contentLength + 1 : null;
+    },
+    pointsPastFile(raw) {
+      return raw !== null && raw > prefixLength + Array.from(fileText).length + FILE_END.length;
     },
   };
 }

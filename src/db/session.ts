@@ -103,7 +103,12 @@ export async function rollbackAfter(session: MigrationSession, error: unknown): 
   await session.db.unsafe("rollback").catch(() => {});
 }
 
-/** Runs one query (one or more statements), cancelling it server-side when the run is aborted (SIGTERM). */
+/**
+ * Runs one query (one or more statements), cancelling it server-side when the
+ * run is aborted (SIGTERM). A COPY ... TO STDOUT makes postgres.js answer with
+ * a stream of its data: drained (the data is of no use here), so the query is
+ * over when this returns and the connection free for the next.
+ */
 export async function runCancellable(session: MigrationSession, sql: string): Promise<unknown> {
   const query = session.db.unsafe(sql);
   const cancel = (): void => {
@@ -111,10 +116,21 @@ export async function runCancellable(session: MigrationSession, sql: string): Pr
   };
   session.signal?.addEventListener("abort", cancel, { once: true });
   try {
-    return await query;
+    const result: unknown = await query;
+    if (isStream(result)) {
+      for await (const _chunk of result) {
+        // discarded
+      }
+      return [];
+    }
+    return result;
   } finally {
     session.signal?.removeEventListener("abort", cancel);
   }
+}
+
+function isStream(result: unknown): result is AsyncIterable<unknown> {
+  return !Array.isArray(result) && typeof (result as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator] === "function";
 }
 
 /**
@@ -125,8 +141,6 @@ export function beginSql(session: MigrationSession): string {
   const settings = [
     lockTimeoutSql(session.lockTimeoutMs),
     `set local statement_timeout = ${Math.max(0, Math.round(session.statementTimeoutMs))}`,
-    // The tracking row is written with literals (one round trip): they rely on standard strings.
-    "set local standard_conforming_strings = on",
     // A client that dies (SIGKILL) is noticed within a second even during a long statement, so its lock goes too.
     ...(session.checksClientConnection ? ["set local client_connection_check_interval = 1000"] : []),
   ];

@@ -291,11 +291,16 @@ export async function isRecorded(db: Queryable, key: string): Promise<boolean> {
   return (row?.n ?? 0) > 0;
 }
 
-/** A value as an SQL literal (standard_conforming_strings on; NUL bytes were refused at parse time). */
+/**
+ * A value as an SQL literal that means the same under every session setting:
+ * an escape string (E'...') reads backslashes as escapes whatever
+ * standard_conforming_strings says, and a migration may have changed that
+ * setting for the session. NUL bytes were refused at parse time.
+ */
 function literal(value: string | number | null): string {
   if (value === null) return "null";
   if (typeof value === "number") return String(Math.trunc(value));
-  return `'${value.replace(/'/g, "''")}'`;
+  return `E'${value.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 }
 
 /**
@@ -307,27 +312,37 @@ function replacesOwnRowSql(migration: Migration): string[] {
   return /schema_migrations/i.test(migration.up) ? [`delete from ${TRACKING_TABLE} where ${VERSION_KEY_SQL} = ${literal(migration.key)}`] : [];
 }
 
+/** The column of the row that recordAppliedSql's insert returns. */
+const RECORDED_COLUMN = "st44_recorded";
+
 /**
  * Statements that write a migration's row, as literals (sent in the same
- * simple-protocol query as the migration), only while `guard` holds. The row
- * comes back (RETURNING): none means the guard failed. The duration is
- * measured from `startedSetting`, set when the transaction began.
+ * simple-protocol query as the migration). The insert returns `token`, so
+ * rowWasRecorded can tell its row from anything the file's own statements
+ * return. The duration is measured from the start of the transaction
+ * (now()), which no statement of the file can change.
  */
-export function recordAppliedSql(migration: Migration, runner: string, guard: string, startedSetting: string): string[] {
+export function recordAppliedSql(migration: Migration, runner: string, token: string): string[] {
   return [
     ...replacesOwnRowSql(migration),
     `insert into ${TRACKING_TABLE} (version, name, applied_at, checksum, duration_ms, runner, down_sql)
-     select ${literal(migration.version)}, ${literal(migration.name)}, now(), ${literal(migration.checksum)},
-            (extract(epoch from clock_timestamp() - current_setting('${startedSetting}')::timestamptz) * 1000)::int,
-            ${literal(runner)}, ${literal(migration.down)}
-      where ${guard}
-     returning 1 as recorded`,
+     values (${literal(migration.version)}, ${literal(migration.name)}, now(), ${literal(migration.checksum)},
+            (extract(epoch from clock_timestamp() - now()) * 1000)::int,
+            ${literal(runner)}, ${literal(migration.down)})
+     returning ${literal(token)} as ${RECORDED_COLUMN}`,
   ];
 }
 
-/** Whether the statements of recordAppliedSql wrote the row (their results, or a larger query's that ends with them). */
-export function rowWasRecorded(results: unknown): boolean {
-  return lastRowSet(results).length === 1;
+/**
+ * Whether the results of a query that ended with recordAppliedSql hold its
+ * row: searched by column and token in every result set, not by position,
+ * since what the file's statements return (a COPY, a SELECT) must not
+ * decide it.
+ */
+export function rowWasRecorded(results: unknown, token: string): boolean {
+  if (!Array.isArray(results)) return false;
+  const sets: unknown[] = Array.isArray(results[0]) ? results : [results];
+  return sets.some((set) => Array.isArray(set) && set.some((row) => (row as Record<string, unknown> | null)?.[RECORDED_COLUMN] === token));
 }
 
 /** Writes a migration's row after its statements ran outside a transaction (transaction:false). */

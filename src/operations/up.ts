@@ -1,8 +1,9 @@
 import { MigrateError } from "../core/errors.ts";
-import { interruptedError } from "../core/interrupt.ts";
+import { exitCodeForSignal, interruptedError } from "../core/interrupt.ts";
 import type { Migration } from "../core/migration-set.ts";
 import { type AppliedRow, type Plan, planMigrations } from "../core/plan.ts";
 import { applyMigration } from "../db/apply.ts";
+import { assertCanRecord } from "../db/record-privileges.ts";
 import type { StepProgress } from "../core/failure-report.ts";
 import type { MigrationSession } from "../db/session.ts";
 import { silentLogger } from "../log.ts";
@@ -45,6 +46,15 @@ async function applyWithRetries(options: MigratorOptions, session: MigrationSess
   }
 }
 
+function interruptedAfter(signal: AbortSignal, applied: number): MigrateError {
+  const name = typeof signal.reason === "string" ? signal.reason : "a signal";
+  return new MigrateError(
+    "INTERRUPTED",
+    `Stopped by ${name} as the last migration finished: the ${applied} migration(s) applied in this run stay applied and recorded, the lock was released, and nothing was started. Run st44-migrate again to continue.`,
+    { exitCode: exitCodeForSignal(signal.reason) },
+  );
+}
+
 /** The plan after `applied` were recorded, without asking the database again. */
 function withApplied(plan: Plan, applied: readonly AppliedMigration[], migrations: readonly Migration[]): Plan {
   const byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
@@ -82,6 +92,7 @@ export async function migrateUp(options: MigratorOptions): Promise<UpResult> {
     async ({ session, plan }) => {
       // The first check already warned about unknown and out-of-order migrations.
       assertConsistent(plan, "warn", silentLogger);
+      await assertCanRecord(session.db, plan.pending);
       const applied: AppliedMigration[] = [];
       let skipped = false;
       for (const [index, migration] of plan.pending.entries()) {
@@ -98,6 +109,8 @@ export async function migrateUp(options: MigratorOptions): Promise<UpResult> {
           duration_ms: durationMs,
         });
       }
+      // A signal that came while the last migration finished: it stays applied, and nothing may start after it.
+      if (session.signal?.aborted) throw interruptedAfter(session.signal, applied.length);
       // The state after the run follows from what we did, unless another runner did part of it (a pooler).
       const after = skipped ? (await readPlan(session.db, options.migrations)).plan : withApplied(plan, applied, options.migrations);
       return { applied, plan: after, durationMs: Math.round(performance.now() - started) };

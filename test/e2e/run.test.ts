@@ -212,3 +212,33 @@ describe("health when the database is down", () => {
     }
   });
 });
+
+describe("a SIGTERM as the last migration finishes", () => {
+  // The migration swallows the cancel the SIGTERM sends (a PL/pgSQL handler) and commits: deterministically,
+  // the signal arrives and the last migration still finishes, the window in which run used to exec the app.
+  for (const onError of ["fail", "start"]) {
+    test(`ends the run with 143 and never starts the command (--on-error ${onError})`, async () => {
+      const db = await freshDatabase();
+      const dir = mkdtempSync(join(tmpdir(), "st44-late-term-"));
+      writeFileSync(
+        join(dir, "001_swallows_cancel.sql"),
+        "create table late (id int);\ndo $$ begin perform pg_sleep(3); exception when query_canceled then null; end $$;\n",
+      );
+      const victim = spawnWatched([BINARY, "run", "--dir", dir, "--on-error", onError, "--", "sh", "-c", "echo STARTED"], {
+        env: baseEnv({ DATABASE_URL: db.url }),
+      });
+      for (let tries = 0; ; tries++) {
+        const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(3)%' and state = 'active' and pid <> pg_backend_pid()`;
+        if ((row?.n ?? 0) > 0) break;
+        if (tries > 300) throw new Error(`the migration never ran:\n${victim.stderr()}`);
+        await Bun.sleep(50);
+      }
+      victim.child.kill("SIGTERM");
+      expect(await victim.exited).toBe(143);
+      expect(victim.stdout()).not.toContain("STARTED");
+      expect(victim.stderr()).toContain("[INTERRUPTED]");
+      // The migration finished before the signal could stop it: it stays applied and recorded.
+      expect([...(await db.sql`select version from schema_migrations`)]).toEqual([{ version: "001" }]);
+    });
+  }
+});

@@ -82,6 +82,68 @@ for (const strategy of STRATEGIES) {
       expect([...rows]).toEqual([{ version: "046", checksum: migrations[0]!.checksum }]);
     });
 
+    test("12.1: a file that runs RESET ALL (or SET SESSION AUTHORIZATION DEFAULT) is applied once and recorded", async () => {
+      const migrations = migrationsFrom({
+        "001_reset.sql": file("create table t (id int);\nreset all;\nset session authorization default;\ninsert into t values (1);"),
+      });
+      const first = await up(db.url, migrations, { lockMode: strategy.lockMode });
+      expect(first.applied.map((applied) => applied.version)).toEqual(["001"]);
+      expect(await db.sql`select version from schema_migrations`).toHaveLength(1);
+      const second = await up(db.url, migrations, { lockMode: strategy.lockMode });
+      expect(second.applied).toEqual([]);
+      expect(await db.sql`select * from t`).toHaveLength(1);
+    });
+
+    test("12.5: COPY ... TO STDOUT is applied and recorded, and an error after it is still reported", async () => {
+      const migrations = migrationsFrom({
+        "001_copy.sql": file("create table t (id int);\ninsert into t select generate_series(1, 20000);\ncopy t to stdout;\ncreate table after_copy (id int);"),
+      });
+      const result = await up(db.url, migrations, { lockMode: strategy.lockMode });
+      expect(result.applied.map((applied) => applied.version)).toEqual(["001"]);
+      expect(await db.sql`select version from schema_migrations`).toHaveLength(1);
+      expect([...(await db.sql`select to_regclass('after_copy') as t`)]).toEqual([{ t: "after_copy" }]);
+
+      const failing = migrationsFrom({
+        "001_copy.sql": file("create table t (id int);\ninsert into t select generate_series(1, 20000);\ncopy t to stdout;\ncreate table after_copy (id int);"),
+        "002_copy_then_fail.sql": file("copy (select 1) to stdout;\nselect 1 from no_such_table;", "select 1;"),
+      });
+      const error = await failure(up(db.url, failing, { lockMode: strategy.lockMode }));
+      expect(error.code).toBe("MIGRATION_FAILED");
+      expect(error.message).toContain("002_copy_then_fail.sql failed at line 3, column 15");
+      expect([...(await db.sql`select version from schema_migrations order by 1`)]).toEqual([{ version: "001" }]);
+    });
+
+    test("12.6: the stored down SQL is the file's, byte for byte, also after a migration turned standard_conforming_strings off", async () => {
+      const down = "select E'C:\\\\temp', 'it''s', 'a\\b';";
+      const migrations = migrationsFrom({
+        "001_off.sql": file("set standard_conforming_strings = off;", down),
+        "002_next.sql": file("create table t (id int);", down),
+      });
+      await up(db.url, migrations, { lockMode: strategy.lockMode });
+      const rows = await db.sql<{ version: string; down_sql: string }[]>`select version, down_sql from schema_migrations order by version`;
+      expect([...rows]).toEqual([
+        { version: "001", down_sql: migrations[0]!.down! },
+        { version: "002", down_sql: migrations[1]!.down! },
+      ]);
+      expect(migrations[0]!.down).toBe(`${down}\n`);
+    });
+
+    test("17.12: an error that quotes the SQL after the failing spot shows only the file's SQL, never the runner's own", async () => {
+      // With standard_conforming_strings off, 'C:\' does not end where the splitter thinks: the server reads on.
+      const migrations = migrationsFrom({
+        "001_off.sql": file("set standard_conforming_strings = off;", "select 1;"),
+        "002_path.sql": file("create table t (id int);\nselect 'C:\\';\nselect 2;", "select 1;"),
+      });
+      const error = await failure(up(db.url, migrations, { lockMode: strategy.lockMode }));
+      expect(error.code).toBe("MIGRATION_FAILED");
+      expect(error.message).toContain("Migration 002_path.sql failed");
+      const shown = `${error.message}\n${error.details.join("\n")}`;
+      for (const runnerText of ["schema_migrations", "st44_guard", "insert into", "savepoint", "commit"]) expect(shown).not.toContain(runnerText);
+      // What the server quotes ("at or near ...") is text of the file, not a token of the runner's statements.
+      const near = /at or near "([^"]*)"/.exec(error.message)?.[1];
+      if (near !== undefined) expect(migrations[1]!.up).toContain(near);
+    });
+
     test("the statements run with the run's lock_timeout", async () => {
       const migrations = migrationsFrom({ "001_t.sql": file("create table t as select current_setting('lock_timeout') as value;") });
       await up(db.url, migrations, { lockMode: strategy.lockMode, lockTimeoutMs: 4321 });
@@ -90,3 +152,12 @@ for (const strategy of STRATEGIES) {
     });
   });
 }
+
+describe("apply strategy: statement by statement (transaction:false) only", () => {
+  test("17.11: a statement that fails without a server position is pointed at (file, line, column, caret)", async () => {
+    const migrations = migrationsFrom({ "001_t.sql": "-- migrate:up transaction:false\ncreate table t (id int);\n\n  select 1/0;\n" });
+    const error = await failure(up(db.url, migrations));
+    expect(error.message).toContain("001_t.sql failed in the statement at line 4, column 3: division by zero");
+    expect(error.details.slice(0, 3)).toEqual(["  --> 001_t.sql:4:3", "  4 |   select 1/0;", "    |   ^"]);
+  });
+});

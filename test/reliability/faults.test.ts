@@ -93,6 +93,22 @@ describe("killed or stopped mid-migration", () => {
     expect(await tablesOf(db.sql)).toContain("slow_result");
   });
 
+  test("12.10: SIGKILL during a transaction:false statement: the statement and the lock go within seconds", async () => {
+    const db = await freshDatabase();
+    const dir = mkdtempSync(join(tmpdir(), "st44-slow-nt-"));
+    writeFileSync(join(dir, "001_slow.sql"), "-- migrate:up transaction:false\nselect pg_sleep(20);\n");
+    const victim = spawnWatched([BINARY, "up", "--dir", dir], { env: env({ DATABASE_URL: db.url }) });
+    const slow = async () =>
+      ((await db.sql<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(20)%' and state = 'active' and pid <> pg_backend_pid()`)[0]?.n ?? 0) > 0;
+    await waitUntil(slow, 15_000, "the slow statement");
+    victim.child.kill("SIGKILL");
+    await victim.exited;
+    const released = await waitUntil(async () => !(await migrationLockHeld(db)) && !(await slow()), 15_000, "the server to end the session");
+    console.log(`SIGKILL during transaction:false: lock and statement gone ${released} ms after the kill`);
+    expect(released).toBeLessThan(5000);
+    expect([...(await db.sql`select version from schema_migrations`)]).toEqual([]);
+  });
+
   test("SIGTERM: the statement is cancelled and rolled back, the lock released, exit 143", async () => {
     const db = await freshDatabase();
     const dir = slowMigrationDir();

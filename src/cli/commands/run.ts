@@ -1,12 +1,20 @@
 import { defineCommand } from "citty";
 import { buildInfo } from "../../build-info.ts";
 import { ExitCode, MigrateError, isMigrateError } from "../../core/errors.ts";
+import { exitCodeForSignal } from "../../core/interrupt.ts";
 import { reportError } from "../report-error.ts";
 import { execApplication, resolveExecutable } from "../../exec.ts";
 import { migrateUp } from "../../migrator.ts";
 import { applyArgs } from "../args.ts";
 import { createContext, withMigrator } from "../context.ts";
 import { stringSetting } from "../../config.ts";
+
+function interruptedBeforeStart(signal: AbortSignal, command: string): MigrateError {
+  const name = typeof signal.reason === "string" ? signal.reason : "a signal";
+  return new MigrateError("INTERRUPTED", `Stopped by ${name} before ${command} was started: what was applied stays applied and recorded, and ${command} was not started.`, {
+    exitCode: exitCodeForSignal(signal.reason),
+  });
+}
 
 /**
  * The container entrypoint: `st44-migrate run -- node dist/server.js`.
@@ -37,9 +45,11 @@ export default defineCommand({
       throw new MigrateError("USAGE", `--on-error (or MIGRATE_ON_ERROR) must be fail or start, not "${onError}".`);
     }
     const started = performance.now();
+    let signal: AbortSignal | undefined;
     const { result, migrations } = await withMigrator(
       args,
       async (_context, options) => {
+        signal = options.interruptSignal?.();
         try {
           return { result: await migrateUp(options), migrations: options.migrations };
         } catch (error) {
@@ -56,6 +66,9 @@ export default defineCommand({
       { interruptible: true, beforeExec: true },
       context,
     );
+    // A SIGTERM that came after the last statement (while the run finished or the connections closed) is
+    // still the operator's: the application must not start, whatever --on-error says.
+    if (signal?.aborted) throw interruptedBeforeStart(signal, command[0] ?? "");
     const durationMs = Math.round(performance.now() - started);
     const plan = result?.plan;
     context.log.info(
