@@ -10,16 +10,25 @@ export interface Bouncer {
 
 export const PGBOUNCER = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"].find((path) => existsSync(path)) ?? null;
 
+export interface BouncerOptions {
+  /** Reach PostgreSQL over its Unix socket in this directory (port: the server's) instead of TCP. */
+  readonly serverSocketDir?: string;
+  /** Where PgBouncer listens (default 127.0.0.1 on a free port): another loopback address can share the server's port number. */
+  readonly listenAddr?: string;
+  readonly listenPort?: number;
+}
+
 /**
  * A real PgBouncer (Debian package `pgbouncer`, installed by .ci/run) in
  * front of `server`, in transaction pooling mode. As root it must drop to a
  * normal user (-u postgres).
  */
-export async function startPgBouncer(server: URL): Promise<Bouncer> {
+export async function startPgBouncer(server: URL, options: BouncerOptions = {}): Promise<Bouncer> {
   if (PGBOUNCER === null) throw new Error("pgbouncer is not installed: apt-get install pgbouncer (.ci/run does)");
   const dir = mkdtempSync(join(tmpdir(), "st44-bouncer-"));
   chmodSync(dir, 0o777);
-  const port = await freePort();
+  const port = options.listenPort ?? (await freePort());
+  const listenAddr = options.listenAddr ?? "127.0.0.1";
   const user = decodeURIComponent(server.username);
   const password = decodeURIComponent(server.password);
   writeFileSync(join(dir, "userlist.txt"), `"${user}" "${password}"\n`, { mode: 0o644 });
@@ -27,9 +36,9 @@ export async function startPgBouncer(server: URL): Promise<Bouncer> {
     join(dir, "pgbouncer.ini"),
     [
       "[databases]",
-      `* = host=${server.hostname} port=${server.port || 5432}`,
+      `* = host=${options.serverSocketDir ?? server.hostname} port=${server.port || 5432}`,
       "[pgbouncer]",
-      "listen_addr = 127.0.0.1",
+      `listen_addr = ${listenAddr}`,
       `listen_port = ${port}`,
       "unix_socket_dir =",
       "auth_type = plain",
@@ -48,7 +57,7 @@ export async function startPgBouncer(server: URL): Promise<Bouncer> {
   // Ready when it accepts TCP connections.
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const ok = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }).then(
+    const ok = await Bun.connect({ hostname: listenAddr, port, socket: { data() {} } }).then(
       (socket) => (socket.end(), true),
       () => false,
     );
