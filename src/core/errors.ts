@@ -45,6 +45,8 @@ export const errorCodes = {
   DB_UNREACHABLE: ExitCode.databaseUnreachable,
   DB_AUTH_FAILED: ExitCode.databaseUnreachable,
   DB_NOT_FOUND: ExitCode.databaseUnreachable,
+  /** A hot standby or a read-only database: the wrong server for migrating, like DB_NOT_FOUND. */
+  DB_READ_ONLY: ExitCode.databaseUnreachable,
   DB_PERMISSION_DENIED: ExitCode.migrationFailed,
   // files and database disagree
   CHECKSUM_MISMATCH: ExitCode.refused,

@@ -36,7 +36,8 @@ export function createClient(config: ConnectionConfig, options: ClientOptions = 
   };
   const callerTimeout = options.connectTimeoutSeconds ?? 10;
   const log = options.log;
-  return postgres({
+  const closeListeners = new Set<() => void>();
+  const client = postgres({
     host: config.host,
     port: config.port,
     database: config.database,
@@ -48,6 +49,8 @@ export function createClient(config: ConnectionConfig, options: ClientOptions = 
     connect_timeout: Math.min(callerTimeout, config.connectTimeoutSeconds ?? callerTimeout),
     target_session_attrs: config.targetSessionAttrs,
     idle_timeout: 0,
+    // TCP keepalives (seconds idle before the first probe): a peer that vanished is noticed while we wait on it.
+    keep_alive: KEEPALIVE_IDLE_SECONDS,
     // The runner needs no custom type parsers: skipping the type fetch saves a round trip.
     fetch_types: false,
     prepare: false,
@@ -57,7 +60,32 @@ export function createClient(config: ConnectionConfig, options: ClientOptions = 
       // Notices of an applied migration are worth seeing; "already exists, skipping" is noise at info.
       log?.debug(`server notice: ${notice.message}`, { severity: String(notice.severity ?? ""), code: String(notice.code ?? "") });
     },
+    onclose: () => {
+      for (const listener of closeListeners) listener();
+    },
   }) as unknown as Sql;
+  closeListenersOf.set(client, closeListeners);
+  return client;
+}
+
+/** Seconds a connection may be idle before TCP keepalive probes start, on our side and (session.ts) the server's. */
+export const KEEPALIVE_IDLE_SECONDS = 30;
+
+const closeListenersOf = new WeakMap<Sql, Set<() => void>>();
+
+/**
+ * Calls `listener` whenever one of the client's connections closes; returns
+ * the function that stops it. postgres.js 3.4.9 does not tell a reserved
+ * connection that its socket closed, and a query sent on it then throws from
+ * a timer (an uncatchable TypeError): whoever holds one must stop using it
+ * when this fires.
+ */
+export function onConnectionClosed(sql: Sql, listener: () => void): () => void {
+  const listeners = closeListenersOf.get(sql);
+  listeners?.add(listener);
+  return () => {
+    listeners?.delete(listener);
+  };
 }
 
 function sslOption(config: ConnectionConfig): postgres.Options<Record<string, never>>["ssl"] {
@@ -136,6 +164,8 @@ function tlsFailure(error: unknown, config: ConnectionConfig): "certificate" | "
  * rolls back whatever that session had open.
  */
 export function isConnectionFailure(error: unknown): boolean {
+  // Ours: a connection that stalled or closed under a waiting caller (db/lock.ts), which must not be used again.
+  if (error instanceof MigrateError) return error.code === "DB_UNREACHABLE";
   const code = (error as { code?: string }).code ?? "";
   return /^(CONNECTION_|ECONN|EPIPE)/.test(code) || code === "57P01" || code === "57P02" || code === "57P03" || code.startsWith("08");
 }
@@ -144,7 +174,8 @@ export function isConnectionFailure(error: unknown): boolean {
 function isTransient(error: unknown, config: ConnectionConfig): boolean {
   if (tlsFailure(error, config) !== null) return false;
   const code = (error as { code?: string }).code ?? "";
-  return isConnectionFailure(error) || ["ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND", "CONNECT_TIMEOUT"].includes(code);
+  // 53300: the server or the role has no connection slot left (max_connections, CONNECTION LIMIT); others finish and free theirs.
+  return isConnectionFailure(error) || code === "53300" || ["ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND", "CONNECT_TIMEOUT"].includes(code);
 }
 
 /**
@@ -156,6 +187,24 @@ function isTransient(error: unknown, config: ConnectionConfig): boolean {
 function isQueryError(error: unknown): boolean {
   const { severity, code } = error as { severity?: string; code?: string };
   return severity !== undefined && !["28P01", "28000", "3D000"].includes(code ?? "");
+}
+
+/**
+ * The session cannot write (SQLSTATE 25006): a hot standby, or a database
+ * or role with default_transaction_read_only. `inRecovery` says which, when known.
+ */
+export function readOnlyError(inRecovery: boolean | null, cause?: unknown): MigrateError {
+  const which =
+    inRecovery === true
+      ? "is a hot standby (a replica in recovery), which accepts no writes"
+      : inRecovery === false
+        ? "is read-only for this session (default_transaction_read_only is on for the database, the role or the server)"
+        : "refused the write because the session is read-only (a hot standby, or default_transaction_read_only)";
+  return new MigrateError(
+    "DB_READ_ONLY",
+    `The database ${which}, so the tracking table and the migrations cannot be written. Nothing was applied. Point DATABASE_URL (or DB_HOST) at the primary; with several hosts behind one name, add target_session_attrs=read-write to DATABASE_URL so only a writable server is accepted. If the database was made read-only on purpose (ALTER DATABASE ... SET default_transaction_read_only = on), migrate after that is undone.`,
+    cause === undefined ? {} : { cause },
+  );
 }
 
 /** Turns a connection failure into the error the user can act on. */

@@ -1,7 +1,7 @@
 import { MigrateError } from "../core/errors.ts";
 import type { Logger } from "../log.ts";
 import { type Reserved, type Sql, isConnectionFailure } from "./connection.ts";
-import { type LockMode, lockTimeoutSql, takeTransactionLock, tryMigrationLockSql } from "./lock.ts";
+import { type LockMode, SERVER_KEEPALIVE_SQL, lockTimeoutSql, takeTransactionLock, tryMigrationLockSql } from "./lock.ts";
 
 /** The connection that migrates, and what every step needs to know about the run. */
 export interface MigrationSession {
@@ -33,32 +33,71 @@ export interface MigrationSession {
 export interface SessionProbe {
   readonly port: number | null;
   readonly pid: number;
-  /** Whether the probe took the session lock already: null when it did not try (transaction mode, or a pooler). */
+  /**
+   * Whether the backend that answered is the one this connection's startup
+   * named (its BackendKeyData): only then is the session proven direct.
+   */
+  readonly direct: boolean;
+  /** Whether the probe took the session lock already: null when it did not try (only `--lock-mode session` does). */
   readonly locked: boolean | null;
   readonly version: number;
   readonly canCreate: boolean;
   readonly role: string;
   readonly schema: string | null;
+  /** The session cannot write: a hot standby (inRecovery), or default_transaction_read_only. */
+  readonly readOnly: boolean;
+  readonly inRecovery: boolean;
 }
 
 /**
- * Learns about the session and, where the session lock is the right one,
- * tries to take it, in one round trip: the server compares the ports itself
- * (as chooseLockMode does afterwards), so behind a pooler no session lock is
- * ever taken.
+ * Learns about the session in one round trip, and, with `--lock-mode
+ * session`, tries the session lock in it. In auto mode it takes no lock:
+ * whether the session is direct is known only from its answer.
+ *
+ * A pooler is recognised by what it must do, not by a port number:
+ * a pooler that hands a client's transactions to different server
+ * connections cannot give the client one backend's cancel key (a cancel
+ * would reach the wrong backend), so it issues its own (PgBouncer: random).
+ * The pid in the key postgres.js received at startup then differs from
+ * pg_backend_pid(). A plain TCP forwarder passes the bytes through, so its
+ * key is the backend's own. A pooler's random key equals the backend's pid
+ * with odds of 1 in 2^32.
  */
-export async function probeSession(db: Reserved, requested: "auto" | LockMode, dialledPort: number): Promise<SessionProbe> {
-  const sessionLock =
-    requested === "session" ? "true" : requested === "transaction" ? "false" : `coalesce(inet_server_port() = ${Math.trunc(dialledPort)}, true)`;
-  const [row] = await db.unsafe<
-    { port: number | null; pid: number; locked: boolean | null; version: number; can_create: boolean; role: string; schema: string | null }[]
+export async function probeSession(db: Reserved, requested: "auto" | LockMode): Promise<SessionProbe> {
+  const sessionLock = requested === "session" ? `, ${tryMigrationLockSql} as locked, ${SERVER_KEEPALIVE_SQL}` : ", null::boolean as locked";
+  const result = await db.unsafe<
+    {
+      port: number | null;
+      pid: number;
+      locked: boolean | null;
+      version: number;
+      can_create: boolean;
+      role: string;
+      schema: string | null;
+      read_only: boolean;
+      in_recovery: boolean;
+    }[]
   >(
     `select inet_server_port() as port, pg_backend_pid() as pid, current_setting('server_version_num')::int as version,
             has_schema_privilege(coalesce(current_schema(), 'public'), 'CREATE') as can_create, current_user as role, current_schema() as schema,
-            case when ${sessionLock} then ${tryMigrationLockSql} end as locked`,
+            current_setting('transaction_read_only') = 'on' as read_only, pg_is_in_recovery() as in_recovery${sessionLock}`,
   );
+  const [row] = result;
   if (!row) throw new MigrateError("INTERNAL", "The session probe returned no row.");
-  return { port: row.port, pid: row.pid, locked: row.locked, version: row.version, canCreate: row.can_create, role: row.role, schema: row.schema };
+  // postgres.js keeps the BackendKeyData of the connection on each result (`state`).
+  const startupPid = (result as unknown as { state?: { pid?: number | null } }).state?.pid ?? null;
+  return {
+    port: row.port,
+    pid: row.pid,
+    direct: startupPid === row.pid,
+    locked: row.locked,
+    version: row.version,
+    canCreate: row.can_create,
+    role: row.role,
+    schema: row.schema,
+    readOnly: row.read_only,
+    inRecovery: row.in_recovery,
+  };
 }
 
 /** For `plan`, which takes no lock: only the privileges the probe would report. */
@@ -71,16 +110,21 @@ export async function probeCreateGrant(sql: Sql): Promise<Pick<SessionProbe, "ca
 }
 
 /**
- * Behind PgBouncer the server's own port differs from the one we dialled; a
- * direct connection's does not. In auto mode the probe made that comparison
- * on the server and tried the session lock only when it held: its answer is
- * the decision, so the lock taken and the mode chosen cannot disagree.
+ * auto takes the session lock only on a session the probe proved direct;
+ * anything else (a pooler, or whatever cannot be told apart from one) gets
+ * transaction-level locks, which are correct either way.
  */
-export function chooseLockMode(requested: "auto" | LockMode, probe: SessionProbe, dialledPort: number, log: Logger): LockMode {
+export function chooseLockMode(requested: "auto" | LockMode, probe: SessionProbe, log: Logger): LockMode {
+  if (requested === "session" && !probe.direct) {
+    log.warn(
+      "--lock-mode session through a connection pooler: this is safe only if the pooler gives each client its own server connection for the whole session (PgBouncer pool_mode = session); in transaction pooling the session lock stays on a pooled server connection",
+      { event: "lock_mode", lock_mode: "session" },
+    );
+  }
   if (requested !== "auto") return requested;
-  if (probe.locked !== null) return "session";
+  if (probe.direct) return "session";
   log.info(
-    `the server listens on port ${probe.port} but we connected to ${dialledPort}: a connection pooler (PgBouncer?) is in between, so each migration takes a transaction-level lock instead of one session lock`,
+    `backend ${probe.pid} answered, but the connection was opened with another backend's key: a connection pooler (PgBouncer?) is in between, so each migration takes a transaction-level lock instead of one session lock`,
     { event: "lock_mode", lock_mode: "transaction" },
   );
   return "transaction";

@@ -2,7 +2,7 @@ import { MigrateError } from "../core/errors.ts";
 import type { Migration } from "../core/migration-set.ts";
 import type { AppliedRow } from "../core/plan.ts";
 import type { RowIdentity, StoredRow } from "../core/rollback.ts";
-import { type Queryable, type Reserved, lastRowSet } from "./connection.ts";
+import { type Queryable, type Reserved, isConnectionFailure, lastRowSet, readOnlyError } from "./connection.ts";
 
 /**
  * Every statement that reads or writes the tracking table is in this file:
@@ -247,10 +247,14 @@ export async function ensureTrackingTable(db: Reserved, adoption: Adoption, lock
   }
 }
 
-/** After a failed create or adopt: rolls back, and turns a missing privilege into its fix-it error. */
+/** After a failed create or adopt: rolls back, and turns a missing privilege or a read-only session into its fix-it error. */
 async function failedCreation(db: Reserved, error: unknown): Promise<void> {
-  await db.unsafe("rollback").catch(() => {});
-  if ((error as { code?: string }).code === "42501") throw permissionDenied(error, "create");
+  // On a closed connection the server rolled back already, and a write there throws from a timer (postgres.js 3.4.9).
+  if (!isConnectionFailure(error)) await db.unsafe("rollback").catch(() => {});
+  const code = (error as { code?: string }).code;
+  if (code === "42501") throw permissionDenied(error, "create");
+  // The probe refuses a read-only session first; this is a server that turned read-only since (a failover).
+  if (code === "25006") throw readOnlyError(null, error);
 }
 
 /**

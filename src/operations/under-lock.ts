@@ -1,7 +1,7 @@
 import { buildInfo, hostName } from "../build-info.ts";
 import { interruptedError } from "../core/interrupt.ts";
 import { type Plan, planMigrations } from "../core/plan.ts";
-import type { Reserved } from "../db/connection.ts";
+import { type Reserved, isConnectionFailure, onConnectionClosed, readOnlyError } from "../db/connection.ts";
 import { acquireMigrationLock, lockTimeoutSql, releaseMigrationLock, transactionLockSql } from "../db/lock.ts";
 import { type MigrationSession, type SessionProbe, chooseLockMode, inMigrationTransaction, missingCreateGrant, probeSession } from "../db/session.ts";
 import { versionKey } from "../core/version.ts";
@@ -29,12 +29,22 @@ export async function underMigrationLock<T>(options: MigratorOptions, work: (loc
   if (signal?.aborted) throw interruptedError(signal);
   const db = (await options.sql.reserve()) as Reserved;
   const connection = { lost: false };
+  // While the lock is waited for, the reserved connection is the pool's only open one: a close is its close.
+  // Later a close may be the blocker watcher's; taking it for ours only skips the unlock, and the exit that
+  // follows ends the connection, which releases the lock as well.
+  const lost = new AbortController();
+  const stopWatching = onConnectionClosed(options.sql, () => {
+    connection.lost = true;
+    lost.abort(new Error("the server closed the connection"));
+  });
   let holdsSessionLock = false;
   try {
     const requested = options.lockMode ?? "auto";
-    const probe = await probeSession(db, requested, options.connection.port);
+    const probe = await probeSession(db, requested);
     holdsSessionLock = probe.locked === true;
-    const lockMode = chooseLockMode(requested, probe, options.connection.port, options.log);
+    // Every caller is about to write: a session that cannot is refused before the lock and the tracking table.
+    if (probe.readOnly) throw readOnlyError(probe.inRecovery);
+    const lockMode = chooseLockMode(requested, probe, options.log);
     const session: MigrationSession = {
       db,
       backendPid: probe.pid,
@@ -50,12 +60,19 @@ export async function underMigrationLock<T>(options: MigratorOptions, work: (loc
       connection,
     };
     if (lockMode === "session" && !holdsSessionLock) {
-      await acquireMigrationLock(db, options.lockWaitMs, options.log, signal);
+      try {
+        await acquireMigrationLock(db, options.lockWaitMs, options.log, { interrupt: signal, lost: lost.signal });
+      } catch (error) {
+        // A query cut off by the wait's timer may still be in flight: nothing more goes on this connection.
+        if (isConnectionFailure(error)) connection.lost = true;
+        throw error;
+      }
       holdsSessionLock = true;
     }
     const plan = await readUnderLock(options, session, probe, seen);
     return await work({ session, plan });
   } finally {
+    stopWatching();
     // A lost connection took its session lock with it.
     if (holdsSessionLock && !connection.lost) await releaseMigrationLock(db).catch(() => {});
     db.release();

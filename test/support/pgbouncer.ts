@@ -22,16 +22,25 @@ export const PGBOUNCER_MISSING =
 
 export const PGBOUNCER = findPgBouncer();
 
+export interface BouncerOptions {
+  /** Reach PostgreSQL over its Unix socket in this directory (port: the server's) instead of TCP. */
+  readonly serverSocketDir?: string;
+  /** Where PgBouncer listens (default 127.0.0.1 on a free port): another loopback address can share the server's port number. */
+  readonly listenAddr?: string;
+  readonly listenPort?: number;
+}
+
 /**
  * A real PgBouncer (Debian package `pgbouncer`, installed by .ci/run) in
  * front of `server`, in transaction pooling mode. As root it must drop to a
  * normal user (-u postgres).
  */
-export async function startPgBouncer(server: URL): Promise<Bouncer> {
+export async function startPgBouncer(server: URL, options: BouncerOptions = {}): Promise<Bouncer> {
   if (PGBOUNCER === null) throw new Error(PGBOUNCER_MISSING);
   const dir = mkdtempSync(join(tmpdir(), "st44-bouncer-"));
   chmodSync(dir, 0o777);
-  const port = await freePort();
+  const port = options.listenPort ?? (await freePort());
+  const listenAddr = options.listenAddr ?? "127.0.0.1";
   const user = decodeURIComponent(server.username);
   const password = decodeURIComponent(server.password);
   writeFileSync(join(dir, "userlist.txt"), `"${user}" "${password}"\n`, { mode: 0o644 });
@@ -39,9 +48,9 @@ export async function startPgBouncer(server: URL): Promise<Bouncer> {
     join(dir, "pgbouncer.ini"),
     [
       "[databases]",
-      `* = host=${server.hostname} port=${server.port || 5432}`,
+      `* = host=${options.serverSocketDir ?? server.hostname} port=${server.port || 5432}`,
       "[pgbouncer]",
-      "listen_addr = 127.0.0.1",
+      `listen_addr = ${listenAddr}`,
       `listen_port = ${port}`,
       "unix_socket_dir =",
       "auth_type = plain",
@@ -60,7 +69,7 @@ export async function startPgBouncer(server: URL): Promise<Bouncer> {
   // Ready when it accepts TCP connections.
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const ok = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }).then(
+    const ok = await Bun.connect({ hostname: listenAddr, port, socket: { data() {} } }).then(
       (socket) => (socket.end(), true),
       () => false,
     );
