@@ -401,15 +401,22 @@ export async function forgetRow(db: Queryable, row: RowIdentity): Promise<boolea
 }
 
 /** Rows for migrations recorded as applied without running them (baseline, mark-applied), each with a history entry. */
-export async function recordUnrunRows(db: Queryable, migrations: readonly Migration[], runner: string, action: "baseline" | "mark-applied"): Promise<void> {
+export async function recordUnrunRows(db: Queryable, migrations: readonly Migration[], runner: string, action: "baseline" | "mark-applied"): Promise<Migration[]> {
+  const recorded: Migration[] = [];
   for (const migration of migrations) {
-    await db.unsafe(
+    // Behind a pooler another runner may have applied it after this one planned: under the
+    // transaction-level lock, a row that exists now is kept, not duplicated.
+    const rows = await db.unsafe(
       `insert into ${TRACKING_TABLE} (version, name, applied_at, checksum, duration_ms, runner, down_sql, history)
-       values ($1, $2, now(), $3, null, $4, $5, jsonb_build_array($6::jsonb || jsonb_build_object('at', now(), 'by', current_user)))`,
+       select $1, $2, now(), $3, null, $4, $5, jsonb_build_array($6::jsonb || jsonb_build_object('at', now(), 'by', current_user))
+        where not exists (select 1 from ${TRACKING_TABLE} where ${VERSION_KEY_SQL} = $7)
+       returning 1`,
       // jsonb parameters take objects: postgres.js serialises by the type the server infers.
-      [migration.version, migration.name, migration.checksum, runner, migration.down, { action, runner } as never],
+      [migration.version, migration.name, migration.checksum, runner, migration.down, { action, runner } as never, migration.key],
     );
+    if (rows.length > 0) recorded.push(migration);
   }
+  return recorded;
 }
 
 /**

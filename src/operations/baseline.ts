@@ -64,8 +64,7 @@ export async function baselineTo(options: MigratorOptions, version: string, chec
           `schema_migrations already has migrations beyond ${version}: ${beyond.map((entry) => entry.version).join(", ")}. A baseline only marks a database whose schema was created by hand and that the runner has not migrated past that point. Nothing was recorded; check st44-migrate status.`,
         );
       }
-      const marked = toMark(plan.pending);
-      await inMigrationTransaction(session, () => recordUnrunRows(session.db, marked, session.runner, "baseline"));
+      const marked = await inMigrationTransaction(session, () => recordUnrunRows(session.db, toMark(plan.pending), session.runner, "baseline"));
       for (const migration of marked) {
         options.log.success(`baselined ${migration.fileName} (recorded as applied, not run)`, { event: "migration_baselined", version: migration.version });
       }

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MigrateError } from "../../src/core/errors.ts";
 import { baselineTo, forgetMigration, markApplied, readPlan } from "../../src/migrator.ts";
+import { MIGRATION_LOCK_KEY } from "../../src/db/lock.ts";
 import { runBinary } from "../support/cli.ts";
 import { type TestDatabase, freshDatabases, tablesOf } from "../support/database.ts";
 import { migrationsFrom, runnerClient, up, withOptions } from "../support/migrator.ts";
@@ -223,6 +224,35 @@ describe("the binary on a legacy table whose rows have no name or time", () => {
     expect(document.migrations.map((migration) => [migration.version, migration.applied_at])).toEqual([
       ["001", null],
       ["002", null],
+    ]);
+  });
+});
+
+describe("baseline racing another runner behind a pooler (transaction-level locks)", () => {
+  test("a migration recorded by the other runner after baseline planned is kept, not duplicated (12.21)", async () => {
+    const migrations = migrationsFrom({
+      "001_a.sql": "create table if not exists a (id int);",
+      "002_b.sql": "create table if not exists b (id int);",
+    });
+    await up(db.url, []);
+    await db.sql`create table a (id int)`;
+    await db.sql`create table b (id int)`;
+    // The other runner: holds the transaction-level migration lock while it records 001.
+    const other = await db.sql.reserve();
+    try {
+      await other.unsafe(`begin; select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY}); insert into schema_migrations (version, name) values ('001', 'a')`);
+      const baseline = withOptions(db.url, migrations, (options) => baselineTo(options, "002"), { lockMode: "transaction" });
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      await other.unsafe("commit");
+      const marked = await baseline;
+      expect(marked.map((migration) => migration.version)).toEqual(["002"]);
+    } finally {
+      other.release();
+    }
+    const rows = await db.sql<{ version: string; runner: string | null }[]>`select version, runner from schema_migrations order by version`;
+    expect(rows.map((row) => [row.version, row.runner === null])).toEqual([
+      ["001", true],
+      ["002", false],
     ]);
   });
 });
