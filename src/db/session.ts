@@ -162,9 +162,7 @@ export async function runCancellable(session: MigrationSession, sql: string): Pr
   try {
     const result: unknown = await query;
     if (isStream(result)) {
-      for await (const _chunk of result) {
-        // discarded
-      }
+      await drain(result);
       return [];
     }
     return result;
@@ -173,8 +171,29 @@ export async function runCancellable(session: MigrationSession, sql: string): Pr
   }
 }
 
-function isStream(result: unknown): result is AsyncIterable<unknown> {
-  return !Array.isArray(result) && typeof (result as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator] === "function";
+interface CopyStream {
+  on(event: "data" | "end" | "error" | "close", listener: (value?: unknown) => void): unknown;
+  resume(): unknown;
+}
+
+function isStream(result: unknown): result is CopyStream {
+  return !Array.isArray(result) && typeof (result as { resume?: unknown } | null)?.resume === "function";
+}
+
+/**
+ * Reads a COPY's data to its end in flowing mode: postgres.js pauses the
+ * socket when the stream's buffer is full and resumes it from read(), which
+ * flowing mode keeps calling (pulling through an async iterator stalled once
+ * in the full suite under load).
+ */
+function drain(stream: CopyStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.on("data", () => {});
+    stream.on("end", () => resolve());
+    stream.on("close", () => resolve());
+    stream.on("error", (error) => reject(error));
+    stream.resume();
+  });
 }
 
 /**
