@@ -4,7 +4,7 @@
  * directly, and its exit status is the container's. Where execve cannot be
  * reached (no FFI), spawns it instead and forwards signals.
  */
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { MigrateError } from "./core/errors.ts";
 import type { Logger } from "./log.ts";
@@ -39,8 +39,11 @@ export function resolveExecutable(command: string, pathVariable: string | undefi
   );
 }
 
-function cString(text: string): Uint8Array {
-  return new TextEncoder().encode(`${text}\0`);
+function cString(text: string | Uint8Array): Uint8Array {
+  if (typeof text === "string") return new TextEncoder().encode(`${text}\0`);
+  const bytes = new Uint8Array(text.length + 1);
+  bytes.set(text);
+  return bytes;
 }
 
 /**
@@ -48,7 +51,7 @@ function cString(text: string): Uint8Array {
  * are kept reachable from the returned array's `strings` so the garbage
  * collector cannot free them before execve reads them.
  */
-function pointerArray(values: readonly string[], pointerOf: (bytes: Uint8Array) => bigint): BigUint64Array & { strings: Uint8Array[] } {
+function pointerArray(values: readonly (string | Uint8Array)[], pointerOf: (bytes: Uint8Array) => bigint): BigUint64Array & { strings: Uint8Array[] } {
   const strings = values.map(cString);
   const array = Object.assign(new BigUint64Array(values.length + 1), { strings });
   strings.forEach((bytes, index) => {
@@ -61,6 +64,49 @@ function environmentStrings(): string[] {
   return Object.entries(process.env).flatMap(([key, value]) => (value === undefined ? [] : [`${key}=${value}`]));
 }
 
+/** A NUL-separated /proc file as its entries, byte for byte; null where there is no such file (not Linux). */
+function procEntries(path: string): Uint8Array[] | null {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    return null;
+  }
+  const entries: Uint8Array[] = [];
+  let start = 0;
+  for (let index = 0; index < bytes.length; index++) {
+    if (bytes[index] === 0) {
+      entries.push(bytes.subarray(start, index));
+      start = index + 1;
+    }
+  }
+  if (start < bytes.length) entries.push(bytes.subarray(start));
+  return entries;
+}
+
+const lossy = new TextDecoder();
+const sameText = (raw: readonly Uint8Array[], text: readonly string[]) => raw.length === text.length && raw.every((bytes, index) => lossy.decode(bytes) === text[index]);
+
+/**
+ * The command and environment to exec, byte for byte as this process got
+ * them: the runtime decodes argv and the environment as UTF-8, turning
+ * bytes that are not into U+FFFD, so on Linux the raw bytes are read back
+ * from /proc. Used only when they decode to exactly what the runtime holds
+ * (nothing was changed since start); otherwise the strings are passed.
+ */
+export function rawExecInputs(argv: readonly string[], env: readonly string[]): { argv: readonly (string | Uint8Array)[]; env: readonly (string | Uint8Array)[] } {
+  const cmdline = procEntries("/proc/self/cmdline");
+  const dash = cmdline?.findIndex((bytes) => bytes.length === 2 && bytes[0] === 0x2d && bytes[1] === 0x2d) ?? -1;
+  const rawArgv = cmdline && dash !== -1 ? cmdline.slice(dash + 1) : null;
+  const rawEnv = procEntries("/proc/self/environ");
+  const sortedEnv = [...env].sort();
+  const envMatches = rawEnv !== null && sameText([...rawEnv].sort((a, b) => (lossy.decode(a) < lossy.decode(b) ? -1 : 1)), sortedEnv);
+  return {
+    argv: rawArgv !== null && sameText(rawArgv, argv) ? rawArgv : argv,
+    env: envMatches && rawEnv !== null ? rawEnv : env,
+  };
+}
+
 function libcCandidates(): string[] {
   if (process.platform === "darwin") return ["/usr/lib/libSystem.B.dylib"];
   // glibc first: a Debian machine can carry a musl loader too, so its presence proves nothing.
@@ -70,7 +116,7 @@ function libcCandidates(): string[] {
 
 const errnoSymbol = process.platform === "darwin" ? "__error" : "__errno_location";
 
-type Exec = (file: string, argv: readonly string[], env: readonly string[]) => number;
+type Exec = (file: string, argv: readonly (string | Uint8Array)[], env: readonly (string | Uint8Array)[]) => number;
 
 /** execve through bun:ffi; returns null when FFI is unavailable. */
 async function bunExec(): Promise<Exec | null> {
@@ -188,7 +234,8 @@ export async function execApplication(file: string, argv: readonly string[], log
     return spawnAndWait(file, argv);
   }
   // The start-up lines are already out: output.ts writes synchronously, so nothing is lost with this process image.
-  const errno = exec(file, argv, environmentStrings());
+  const inputs = rawExecInputs(argv, environmentStrings());
+  const errno = exec(file, inputs.argv, inputs.env);
   const name = ERRNO_NAMES[errno] ?? `errno ${errno}`;
   throw new MigrateError(
     "EXEC_FAILED",

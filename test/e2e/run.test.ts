@@ -242,3 +242,15 @@ describe("a SIGTERM as the last migration finishes", () => {
     });
   }
 });
+
+describe("run passes the command and the environment on byte for byte (12.29)", () => {
+  test("argument and variable bytes that are not UTF-8 reach the application unchanged, not as U+FFFD", async () => {
+    const db = await freshDatabase();
+    // A shell makes the bytes (the test runner's own argv and env are strings): \377\376 in an argument, \377 in a variable.
+    const script = `X="$(printf 'a\\377b')" exec "$0" run -- /bin/sh -c 'printf %s "$1" | od -An -tx1; printf %s "$X" | od -An -tx1' sh "$(printf '\\377\\376')"`;
+    const result = await runBinary(["-c", script, BINARY], { binary: "/bin/sh", env: { DATABASE_URL: db.url } });
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split("\n").map((line) => line.trim());
+    expect(lines).toEqual(["ff fe", "61 ff 62"]);
+  });
+});
