@@ -255,6 +255,13 @@ async function failedCreation(db: Reserved, error: unknown): Promise<void> {
   if (code === "42501") throw permissionDenied(error, "create");
   // The probe refuses a read-only session first; this is a server that turned read-only since (a failover).
   if (code === "25006") throw readOnlyError(null, error);
+  if (code === "55P03") {
+    throw new MigrateError(
+      "LOCK_TIMEOUT",
+      `Creating or adopting ${TRACKING_TABLE} needs a brief exclusive lock on it, and other sessions (an application reading it in a long transaction, a health check) held theirs longer than lock_timeout. Nothing was changed. Run st44-migrate again when the table is free, or raise --lock-timeout; pg_locks and pg_stat_activity show who holds it.`,
+      { cause: error },
+    );
+  }
 }
 
 /**

@@ -256,3 +256,25 @@ describe("baseline racing another runner behind a pooler (transaction-level lock
     ]);
   });
 });
+
+describe("adopting a legacy table while the application reads it (12.9)", () => {
+  test("the ALTER TABLE waits no longer than --lock-timeout, and says so", async () => {
+    await db.sql.unsafe(`create table schema_migrations (version varchar(10) primary key, name varchar(255) not null, applied_at timestamptz not null default now());
+      create table a (id int); insert into schema_migrations (version, name) values ('001', 'a');`);
+    const reader = await db.sql.reserve();
+    try {
+      await reader.unsafe("begin; select * from schema_migrations");
+      const started = performance.now();
+      const error = await refusal(up(db.url, threeTables(), { lockTimeoutMs: 1000, lockMode: "session" }));
+      const waited = performance.now() - started;
+      expect(error.code).toBe("LOCK_TIMEOUT");
+      expect(error.message).toContain("raise --lock-timeout");
+      expect(waited).toBeLessThan(8000);
+    } finally {
+      await reader.unsafe("rollback");
+      reader.release();
+    }
+    const columns = await db.sql`select column_name from information_schema.columns where table_name = 'schema_migrations'`;
+    expect(columns).toHaveLength(3);
+  });
+});
