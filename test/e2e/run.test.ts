@@ -254,3 +254,16 @@ describe("run passes the command and the environment on byte for byte (12.29)", 
     expect(lines).toEqual(["ff fe", "61 ff 62"]);
   });
 });
+
+describe("--on-error start with the database down", () => {
+  test("says the schema is unknown, not behind (17.27)", async () => {
+    const port = await freePort();
+    const result = await runBinary(["run", "--on-error", "start", "--wait", "0", "--", "/bin/sh", "-c", "echo STARTED"], {
+      env: { DATABASE_URL: `postgres://u:p@127.0.0.1:${port}/x?sslmode=disable` },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("STARTED");
+    expect(result.stderr).toContain("THE DATABASE COULD NOT BE REACHED, SO ITS SCHEMA IS UNKNOWN");
+    expect(result.stderr).not.toContain("SCHEMA IS BEHIND");
+  });
+});

@@ -56,8 +56,11 @@ export default defineCommand({
           // Usage errors and an operator's SIGTERM never start the application.
           if (onError === "fail" || (isMigrateError(error) && (error.exitCode === ExitCode.usage || error.code === "INTERRUPTED"))) throw error;
           reportError(error, context.log);
-          context.log.warn(`STARTING ${command[0]} ANYWAY (--on-error start): THE DATABASE SCHEMA IS BEHIND THIS BUILD (expects ${options.migrations.at(-1)?.version ?? "none"})`, {
-            event: "schema_behind",
+          // Unreachable is not "behind": nothing is known of the schema then, and the warning must not guess.
+          const unreachable = isMigrateError(error) && error.exitCode === ExitCode.databaseUnreachable;
+          const state = unreachable ? "THE DATABASE COULD NOT BE REACHED, SO ITS SCHEMA IS UNKNOWN" : "THE DATABASE SCHEMA IS BEHIND THIS BUILD";
+          context.log.warn(`STARTING ${command[0]} ANYWAY (--on-error start): ${state} (expects ${options.migrations.at(-1)?.version ?? "none"})`, {
+            event: unreachable ? "schema_unknown" : "schema_behind",
             expected_latest: options.migrations.at(-1)?.version ?? null,
           });
           return { result: null, migrations: options.migrations };
