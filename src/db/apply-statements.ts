@@ -4,10 +4,11 @@ import { interruptedError } from "../core/interrupt.ts";
 import type { Migration } from "../core/migration-set.ts";
 import { scanSql } from "../core/sql-lexer.ts";
 import { registeredSecrets } from "../log.ts";
-import { type Reserved, isConnectionFailure } from "./connection.ts";
+import { type Reserved } from "./connection.ts";
+import { isConnectionFailure } from "./connection-failures.ts";
 import { lockTimeoutSql } from "./lock.ts";
 import { type MigrationSession, rollbackAfter, runCancellable } from "./session.ts";
-import { recordApplied } from "./tracking.ts";
+import { recordApplied } from "./tracking-rows.ts";
 
 /**
  * transaction:false: each statement on its own (CREATE INDEX CONCURRENTLY

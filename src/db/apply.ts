@@ -7,13 +7,14 @@ import { type QueryPiece, piecesAroundCopyOut } from "../core/query-pieces.ts";
 import { blankTransactionControl } from "../core/sql-lexer.ts";
 import { type BlockerWatch, NO_WATCH, watchBlockers } from "./blockers.ts";
 import { registeredSecrets } from "../log.ts";
-import { isConnectionFailure, lastRowSet } from "./connection.ts";
+import { lastRowSet } from "./connection.ts";
+import { isConnectionFailure } from "./connection-failures.ts";
 import { takeTransactionLock } from "./lock.ts";
 import { composeOneQuery } from "./one-query.ts";
 import { settleLostOutcome } from "./lost-outcome.ts";
 import { type MigrationSession, beginSql, rollbackAfter, runCancellable } from "./session.ts";
 import { applyStatementByStatement } from "./apply-statements.ts";
-import { isRecorded, recordAppliedSql, rowWasRecorded } from "./tracking.ts";
+import { isRecorded, recordAppliedSql, rowWasRecorded } from "./tracking-rows.ts";
 
 /**
  * Applies one migration and returns its duration in ms, or null when another

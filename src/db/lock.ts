@@ -1,7 +1,8 @@
 import { MigrateError } from "../core/errors.ts";
 import { interruptedError } from "../core/interrupt.ts";
 import type { Logger } from "../log.ts";
-import { KEEPALIVE_IDLE_SECONDS, type Queryable, type Reserved, isConnectionFailure } from "./connection.ts";
+import { KEEPALIVE_IDLE_SECONDS, type Queryable, type Reserved } from "./connection.ts";
+import { isConnectionFailure } from "./connection-failures.ts";
 
 /**
  * The advisory lock key ("St44mig" as bytes). Advisory locks are scoped to

@@ -5,10 +5,10 @@ import { printable } from "../core/printable.ts";
 import type { RowIdentity } from "../core/rollback.ts";
 import { blankTransactionControl, scanSql } from "../core/sql-lexer.ts";
 import { registeredSecrets } from "../log.ts";
-import { isConnectionFailure } from "./connection.ts";
+import { isConnectionFailure } from "./connection-failures.ts";
 import { lockTimeoutSql } from "./lock.ts";
 import { type MigrationSession, inMigrationTransaction, rollbackAfter, runCancellable } from "./session.ts";
-import { forgetRow, isRecorded } from "./tracking.ts";
+import { forgetRow, isRecorded } from "./tracking-rows.ts";
 
 /** One step of down: the SQL that undoes a migration, where it was read from, and the row it removes. */
 export interface RevertStep {

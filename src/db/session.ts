@@ -1,6 +1,7 @@
 import { MigrateError } from "../core/errors.ts";
 import type { Logger } from "../log.ts";
-import { type Reserved, type Sql, isConnectionFailure } from "./connection.ts";
+import { type Reserved, type Sql } from "./connection.ts";
+import { isConnectionFailure } from "./connection-failures.ts";
 import { type LockMode, SERVER_KEEPALIVE_SQL, lockTimeoutSql, takeTransactionLock, tryMigrationLockSql } from "./lock.ts";
 
 /** The connection that migrates, and what every step needs to know about the run. */

@@ -3,7 +3,7 @@ import type { Migration } from "../core/migration-set.ts";
 import { printable } from "../core/printable.ts";
 import { compareVersions, isVersion, versionKey } from "../core/version.ts";
 import { inMigrationTransaction } from "../db/session.ts";
-import { recordRepairRow, recordUnrunRows } from "../db/tracking.ts";
+import { recordRepairRow, recordUnrunRows } from "../db/tracking-rows.ts";
 import type { MigratorOptions } from "./options.ts";
 import { missingTablesOf, waitAndReadPlan } from "./read-plan.ts";
 import { underMigrationLock } from "./under-lock.ts";

@@ -4,7 +4,7 @@ import type { PlanEntry } from "../core/plan.ts";
 import { printable } from "../core/printable.ts";
 import { isVersion, versionKey } from "../core/version.ts";
 import { inMigrationTransaction } from "../db/session.ts";
-import { recordUnrunRows, removeRow } from "../db/tracking.ts";
+import { recordUnrunRows, removeRow } from "../db/tracking-rows.ts";
 import { type RecordingChecks, assertTablesExist } from "./baseline.ts";
 import type { MigratorOptions } from "./options.ts";
 import { waitAndReadPlan } from "./read-plan.ts";

@@ -1,11 +1,13 @@
 import { buildInfo, hostName } from "../build-info.ts";
 import { interruptedError } from "../core/interrupt.ts";
 import { type Plan, planMigrations } from "../core/plan.ts";
-import { type Reserved, isConnectionFailure, onConnectionClosed, readOnlyError } from "../db/connection.ts";
+import { type Reserved, onConnectionClosed } from "../db/connection.ts";
+import { isConnectionFailure, readOnlyError } from "../db/connection-failures.ts";
 import { acquireMigrationLock, lockTimeoutSql, releaseMigrationLock, transactionLockSql } from "../db/lock.ts";
 import { type MigrationSession, type SessionProbe, chooseLockMode, inMigrationTransaction, missingCreateGrant, probeSession } from "../db/session.ts";
 import { versionKey } from "../core/version.ts";
-import { createAndReadTracking, ensureTrackingTable, moveFormerRows as moveTrackingRows } from "../db/tracking.ts";
+import { createAndReadTracking, ensureTrackingTable } from "../db/tracking.ts";
+import { moveFormerRows as moveTrackingRows } from "../db/tracking-rows.ts";
 import type { MigratorOptions, ReadState } from "./options.ts";
 import { appliedRows, readPlan, readPlanFrom, waitAndReadPlan } from "./read-plan.ts";
 
