@@ -32,7 +32,7 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /** Flags as citty hands them over: strings, booleans or absent. */
 export type Flags = Readonly<Record<string, unknown>>;
 
-function flagOrEnv(flags: Flags, flag: string, env: Env, variable: string): string | undefined {
+export function stringSetting(flags: Flags, flag: string, env: Env, variable: string): string | undefined {
   const fromFlag = flags[flag];
   if (typeof fromFlag === "string" && fromFlag !== "") return fromFlag;
   if (typeof fromFlag === "number") return String(fromFlag);
@@ -45,7 +45,7 @@ function flagOrEnv(flags: Flags, flag: string, env: Env, variable: string): stri
  * variables. Errors name the variable to set and never echo a password.
  */
 export function resolveConnection(flags: Flags, env: Env): ConnectionConfig {
-  const url = flagOrEnv(flags, "url", env, "DATABASE_URL");
+  const url = stringSetting(flags, "url", env, "DATABASE_URL");
   const passwordFile = env.DB_PASSWORD_FILE || undefined;
   const passwordFromFile = passwordFile === undefined ? undefined : readPasswordFile(passwordFile);
   const sslRootCert = env.DB_SSLROOTCERT || undefined;
@@ -150,7 +150,7 @@ export const MAX_TIMEOUT_MS = 2_147_483_647;
  * or a PostgreSQL setting, and both refuse (or wrap) a larger value.
  */
 export function durationSetting(flags: Flags, flag: string, env: Env, variable: string, defaultMs: number, maxMs = MAX_TIMEOUT_MS): number {
-  const value = flagOrEnv(flags, flag, env, variable);
+  const value = stringSetting(flags, flag, env, variable);
   if (value === undefined) return defaultMs;
   const source = typeof flags[flag] === "string" && flags[flag] !== "" ? `--${flag}` : variable;
   const ms = parseDuration(value, source);
@@ -176,14 +176,10 @@ export function embeddedUntilSetting(env: Env): string | undefined {
   return value;
 }
 
-export function stringSetting(flags: Flags, flag: string, env: Env, variable: string): string | undefined {
-  return flagOrEnv(flags, flag, env, variable);
-}
-
 export type LogFormat = "pretty" | "plain" | "json";
 
 export function resolveLogFormat(flags: Flags, env: Env, isTTY: boolean): LogFormat {
-  const value = flagOrEnv(flags, "log-format", env, "LOG_FORMAT");
+  const value = stringSetting(flags, "log-format", env, "LOG_FORMAT");
   if (value === undefined) return isTTY ? "pretty" : "plain";
   if (value === "pretty" || value === "plain" || value === "json") return value;
   throw new MigrateError("USAGE", `--log-format (or LOG_FORMAT) must be pretty, plain or json, not "${value}".`);

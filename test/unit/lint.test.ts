@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { MigrateError } from "../../src/core/errors.ts";
 import { lintMigrations } from "../../src/core/lint.ts";
-import { buildMigrationSet, nextMigrationFileName } from "../../src/core/migration-set.ts";
+import { buildMigrationSet } from "../../src/core/migration-set.ts";
 
 const set = (files: Record<string, string>) => buildMigrationSet(Object.entries(files).map(([fileName, text]) => ({ fileName, text })));
 const withDown = (sql: string) => `-- migrate:up\n${sql}\n-- migrate:down\nselect 1;\n`;
@@ -37,18 +36,5 @@ describe("lintMigrations", () => {
     expect(findings[0]).toMatchObject({ fileName: "005_new.sql", rule: "out-of-order" });
     expect(findings[0]?.message).toContain("Renumber it above 010");
     expect(lintMigrations(migrations, null)).toEqual([]);
-  });
-});
-
-describe("nextMigrationFileName", () => {
-  test("one above the highest, padded like the others", () => {
-    expect(nextMigrationFileName(["000_a.sql", "016_b.sql", "011_c.sql"], "add_notes")).toBe("017_add_notes.sql");
-    expect(nextMigrationFileName([], "first")).toBe("000_first.sql");
-    expect(nextMigrationFileName(["20240101120000_x.sql"], "y")).toBe("20240101120001_y.sql");
-  });
-  test("names that are not snake_case are refused", () => {
-    for (const name of ["Add Notes", "../x", "ünïcode", "-x", ""]) {
-      expect(() => nextMigrationFileName([], name)).toThrow(MigrateError);
-    }
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { looksLikeMigration, parseFileName } from "../../src/core/migration-name.ts";
+import { MigrateError } from "../../src/core/errors.ts";
+import { looksLikeMigration, nextMigrationFileName, parseFileName } from "../../src/core/migration-name.ts";
 import { expectMigrateError } from "./helpers.ts";
 
 describe("parseFileName", () => {
@@ -55,5 +56,18 @@ describe("looksLikeMigration", () => {
     expect(looksLikeMigration("notes.sql")).toBe(true);
     expect(looksLikeMigration("README.md")).toBe(false);
     expect(looksLikeMigration("011_x.sql.bak")).toBe(false);
+  });
+});
+
+describe("nextMigrationFileName", () => {
+  test("one above the highest, padded like the others", () => {
+    expect(nextMigrationFileName(["000_a.sql", "016_b.sql", "011_c.sql"], "add_notes")).toBe("017_add_notes.sql");
+    expect(nextMigrationFileName([], "first")).toBe("000_first.sql");
+    expect(nextMigrationFileName(["20240101120000_x.sql"], "y")).toBe("20240101120001_y.sql");
+  });
+  test("names that are not snake_case are refused", () => {
+    for (const name of ["Add Notes", "../x", "ünïcode", "-x", ""]) {
+      expect(() => nextMigrationFileName([], name)).toThrow(MigrateError);
+    }
   });
 });
