@@ -13,7 +13,7 @@ import { baselineTo, forgetMigration, markApplied, readPlan } from "../../src/mi
 import { MIGRATION_LOCK_KEY } from "../../src/db/lock.ts";
 import { runBinary } from "../support/cli.ts";
 import { type TestDatabase, freshDatabases, tablesOf } from "../support/database.ts";
-import { migrationsFrom, runnerClient, up, withOptions } from "../support/migrator.ts";
+import { migrationsFrom, rejection, runnerClient, up, withOptions } from "../support/migrator.ts";
 
 let db: TestDatabase;
 const freshDatabase = freshDatabases("adopt");
@@ -21,15 +21,6 @@ beforeEach(async () => {
   db = await freshDatabase();
 });
 
-async function refusal(promise: Promise<unknown>): Promise<MigrateError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(MigrateError);
-    return error as MigrateError;
-  }
-  throw new Error("expected a refusal");
-}
 
 const threeTables = () =>
   migrationsFrom({
@@ -84,7 +75,7 @@ describe("golang-migrate's schema_migrations (version, dirty)", () => {
 
   test("dirty = true is refused with the fix, and nothing is changed", async () => {
     await db.sql.unsafe(`create table schema_migrations (version bigint not null primary key, dirty boolean not null); insert into schema_migrations values (2, true);`);
-    const error = await refusal(up(db.url, threeTables()));
+    const error = await rejection(up(db.url, threeTables()));
     expect(error.code).toBe("TRACKING_TABLE_DIRTY");
     expect(error.exitCode).toBe(4);
     expect(error.message).toContain("SET dirty = false");
@@ -99,7 +90,7 @@ describe("a row under a migration's version with another file's name", () => {
   test("is never taken as that migration: up refuses (exit 4), names the row and the fix, writes nothing", async () => {
     await db.sql.unsafe(legacyTable);
     const migrations = migrationsFrom({ "040_add_user_name_fields.sql": "alter table users add column first_name text;" });
-    const error = await refusal(up(db.url, migrations));
+    const error = await rejection(up(db.url, migrations));
     expect(error.code).toBe("MIGRATION_MISMATCHED");
     expect(error.exitCode).toBe(4);
     expect(error.message).toContain('version 040 recorded as "add_single_task_type"');
@@ -135,7 +126,7 @@ describe("rows that claim a schema that is not there", () => {
   test("up refuses (SCHEMA_INCOMPLETE) naming the table and the migration; forget lets up apply it again", async () => {
     await up(db.url, threeTables());
     await db.sql`drop table b`;
-    const error = await refusal(up(db.url, threeTables()));
+    const error = await rejection(up(db.url, threeTables()));
     expect(error.code).toBe("SCHEMA_INCOMPLETE");
     expect(error.message).toContain("b (created by 002_b.sql)");
     await withOptions(db.url, threeTables(), (options) => forgetMigration(options, "002", agree));
@@ -161,13 +152,13 @@ describe("mark-applied and forget", () => {
 
   test("refuses a version that is not pending, and one whose tables do not exist; a refused question writes nothing", async () => {
     await up(db.url, threeTables().slice(0, 1));
-    const applied = await refusal(withOptions(db.url, threeTables(), (options) => markApplied(options, "001", agree)));
+    const applied = await rejection(withOptions(db.url, threeTables(), (options) => markApplied(options, "001", agree)));
     expect(applied.code).toBe("MARK_REFUSED");
-    const missing = await refusal(withOptions(db.url, threeTables(), (options) => markApplied(options, "002", agree)));
+    const missing = await rejection(withOptions(db.url, threeTables(), (options) => markApplied(options, "002", agree)));
     expect(missing.code).toBe("MARK_REFUSED");
     expect(missing.message).toContain("b (created by 002_b.sql)");
     await db.sql`create table b (id int)`;
-    const declined = await refusal(
+    const declined = await rejection(
       withOptions(db.url, threeTables(), (options) =>
         markApplied(options, "002", async () => {
           throw new MigrateError("CONFIRMATION_REQUIRED", "no");
@@ -194,10 +185,10 @@ describe("mark-applied and forget", () => {
 
 describe("baseline", () => {
   test("refuses a VERSION that is not a migration, and migrations whose tables are missing; --force asks", async () => {
-    const typo = await refusal(withOptions(db.url, threeTables(), (options) => baselineTo(options, "999")));
+    const typo = await rejection(withOptions(db.url, threeTables(), (options) => baselineTo(options, "999")));
     expect(typo.code).toBe("BASELINE_REFUSED");
     expect(typo.message).toContain("this build has no migration 999");
-    const missing = await refusal(withOptions(db.url, threeTables(), (options) => baselineTo(options, "002")));
+    const missing = await rejection(withOptions(db.url, threeTables(), (options) => baselineTo(options, "002")));
     expect(missing.code).toBe("BASELINE_REFUSED");
     expect(missing.message).toContain("a (created by 001_a.sql), b (created by 002_b.sql)");
     expect(await tablesOf(db.sql)).toEqual([]);
@@ -265,7 +256,7 @@ describe("adopting a legacy table while the application reads it (12.9)", () => 
     try {
       await reader.unsafe("begin; select * from schema_migrations");
       const started = performance.now();
-      const error = await refusal(up(db.url, threeTables(), { lockTimeoutMs: 1000, lockMode: "session" }));
+      const error = await rejection(up(db.url, threeTables(), { lockTimeoutMs: 1000, lockMode: "session" }));
       const waited = performance.now() - started;
       expect(error.code).toBe("LOCK_TIMEOUT");
       expect(error.message).toContain("raise --lock-timeout");

@@ -6,10 +6,9 @@
  * user may rely on whichever path their migration takes.
  */
 import { beforeEach, describe, expect, test } from "bun:test";
-import { MigrateError } from "../../src/core/errors.ts";
 import type { LockMode } from "../../src/db/lock.ts";
 import { type TestDatabase, freshDatabases } from "../support/database.ts";
-import { migrationsFrom, up } from "../support/migrator.ts";
+import { migrationsFrom, rejection, up } from "../support/migrator.ts";
 
 interface Strategy {
   readonly name: string;
@@ -31,15 +30,6 @@ beforeEach(async () => {
   db = await freshDatabase();
 });
 
-async function failure(promise: Promise<unknown>): Promise<MigrateError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(MigrateError);
-    return error as MigrateError;
-  }
-  throw new Error("expected the apply to fail");
-}
 
 for (const strategy of STRATEGIES) {
   describe(`apply strategy: ${strategy.name}`, () => {
@@ -62,7 +52,7 @@ for (const strategy of STRATEGIES) {
 
     test("a failing statement is reported at its line and column, and the migration is not recorded", async () => {
       const migrations = migrationsFrom({ "001_t.sql": file("create table t (id int);\nselect 1 from no_such_table;") });
-      const error = await failure(up(db.url, migrations, { lockMode: strategy.lockMode }));
+      const error = await rejection(up(db.url, migrations, { lockMode: strategy.lockMode }));
       expect(error.code).toBe("MIGRATION_FAILED");
       expect(error.message).toContain("001_t.sql failed at line 3, column 15");
       expect(error.details[0]).toBe("  --> 001_t.sql:3:15");
@@ -107,7 +97,7 @@ for (const strategy of STRATEGIES) {
         "001_copy.sql": file("create table t (id int);\ninsert into t select generate_series(1, 20000);\ncopy t to stdout;\ncreate table after_copy (id int);"),
         "002_copy_then_fail.sql": file("copy (select 1) to stdout;\nselect 1 from no_such_table;", "select 1;"),
       });
-      const error = await failure(up(db.url, failing, { lockMode: strategy.lockMode }));
+      const error = await rejection(up(db.url, failing, { lockMode: strategy.lockMode }));
       expect(error.code).toBe("MIGRATION_FAILED");
       expect(error.message).toContain("002_copy_then_fail.sql failed at line 3, column 15");
       expect([...(await db.sql`select version from schema_migrations order by 1`)]).toEqual([{ version: "001" }]);
@@ -134,7 +124,7 @@ for (const strategy of STRATEGIES) {
         "001_off.sql": file("set standard_conforming_strings = off;", "select 1;"),
         "002_path.sql": file("create table t (id int);\nselect 'C:\\';\nselect 2;", "select 1;"),
       });
-      const error = await failure(up(db.url, migrations, { lockMode: strategy.lockMode }));
+      const error = await rejection(up(db.url, migrations, { lockMode: strategy.lockMode }));
       expect(error.code).toBe("MIGRATION_FAILED");
       expect(error.message).toContain("Migration 002_path.sql failed");
       const shown = `${error.message}\n${error.details.join("\n")}`;
@@ -156,7 +146,7 @@ for (const strategy of STRATEGIES) {
 describe("apply strategy: statement by statement (transaction:false) only", () => {
   test("17.11: a statement that fails without a server position is pointed at (file, line, column, caret)", async () => {
     const migrations = migrationsFrom({ "001_t.sql": "-- migrate:up transaction:false\ncreate table t (id int);\n\n  select 1/0;\n" });
-    const error = await failure(up(db.url, migrations));
+    const error = await rejection(up(db.url, migrations));
     expect(error.message).toContain("001_t.sql failed in the statement at line 4, column 3: division by zero");
     expect(error.details.slice(0, 3)).toEqual(["  --> 001_t.sql:4:3", "  4 |   select 1/0;", "    |   ^"]);
   });

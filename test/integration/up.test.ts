@@ -1,8 +1,7 @@
 import { beforeEach, describe, expect, test } from "bun:test";
-import { MigrateError } from "../../src/core/errors.ts";
 import { type TestDatabase, freshDatabases, reserveConnection, tablesOf } from "../support/database.ts";
 import { createAndReadTracking } from "../../src/db/tracking.ts";
-import { migrationsFrom, recordingLogger, seedMigrations, up } from "../support/migrator.ts";
+import { migrationsFrom, recordingLogger, rejection, seedMigrations, up } from "../support/migrator.ts";
 
 const SEED_TABLES = ["children", "household_members", "households", "schema_migrations", "task_assignments", "task_completions", "tasks", "users"];
 
@@ -12,15 +11,6 @@ beforeEach(async () => {
   db = await freshDatabase();
 });
 
-async function expectError(promise: Promise<unknown>): Promise<MigrateError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(MigrateError);
-    return error as MigrateError;
-  }
-  throw new Error("expected a MigrateError, but the call succeeded");
-}
 
 describe("up on the seed migrations", () => {
   test("creates every table, records eight rows with checksums, and a second run is a no-op", async () => {
@@ -114,7 +104,7 @@ describe("the tracking table", () => {
 
   test("a table that is not a tracking table is refused with advice, and nothing is applied", async () => {
     await db.sql.unsafe("create table schema_migrations (id serial primary key, filename text)");
-    const error = await expectError(up(db.url, migrationsFrom({ "001_a.sql": "create table a (id int);" })));
+    const error = await rejection(up(db.url, migrationsFrom({ "001_a.sql": "create table a (id int);" })));
     expect(error.code).toBe("TRACKING_TABLE_INVALID");
     expect(error.message).toContain("RENAME");
     expect(await tablesOf(db.sql)).toEqual(["schema_migrations"]);
@@ -128,7 +118,7 @@ describe("atomicity", () => {
       "002_broken.sql": "-- migrate:up\ncreate table half (id int);\ninsert into half values (1);\nselect 1 frm half;\n-- migrate:down\ndrop table half;\n",
       "003_later.sql": "create table later (id int);",
     });
-    const error = await expectError(up(db.url, migrations));
+    const error = await rejection(up(db.url, migrations));
     expect(error.code).toBe("MIGRATION_FAILED");
     expect(error.exitCode).toBe(1);
     expect(error.message).toContain("002_broken.sql failed at line 4, column 14");
@@ -143,7 +133,7 @@ describe("atomicity", () => {
 
   test("a runtime error without a position (division by zero) is still reported with the server's message and rolled back", async () => {
     const migrations = migrationsFrom({ "001_div.sql": "create table d (id int);\nselect 1/0;" });
-    const error = await expectError(up(db.url, migrations));
+    const error = await rejection(up(db.url, migrations));
     expect(error.message).toContain("division by zero");
     expect(error.message).toContain("SQLSTATE 22012");
     expect(await tablesOf(db.sql)).toEqual(["schema_migrations"]);
@@ -151,7 +141,7 @@ describe("atomicity", () => {
 
   test("a division by zero in the file is the file's error, not taken for the runner's guard", async () => {
     const migrations = migrationsFrom({ "001_div.sql": "create table d (id int);\nselect 1/0;" });
-    const error = await expectError(up(db.url, migrations));
+    const error = await rejection(up(db.url, migrations));
     expect(error.code).toBe("MIGRATION_FAILED");
   });
 
@@ -159,7 +149,7 @@ describe("atomicity", () => {
     const migrations = migrationsFrom({
       "001_open.sql": "-- migrate:up\ncreate table open (\n  id int\n-- migrate:down\ndrop table open;\n",
     });
-    const error = await expectError(up(db.url, migrations));
+    const error = await rejection(up(db.url, migrations));
     expect(error.code).toBe("MIGRATION_FAILED");
     expect(error.message).toContain("001_open.sql failed at line 3, column 9");
     expect(error.details).toContain("  --> 001_open.sql:3:9");
@@ -171,7 +161,7 @@ describe("atomicity", () => {
       "001_rolls_back.sql": "create table before_rollback (id int);\nrollback;\ncreate table after_rollback (id int);\n",
       "002_later.sql": "create table later (id int);",
     });
-    const error = await expectError(up(db.url, migrations));
+    const error = await rejection(up(db.url, migrations));
     expect(error.code).toBe("MIGRATION_ENDED_TRANSACTION");
     expect(error.exitCode).toBe(1);
     expect(error.message).toContain("part of it may already be committed and it was not recorded");
@@ -185,7 +175,7 @@ describe("atomicity", () => {
       "001_t.sql": "create table t (id int primary key); insert into t values (1);",
       "002_dup.sql": "insert into t values (1);",
     });
-    const error = await expectError(up(db.url, migrations));
+    const error = await rejection(up(db.url, migrations));
     expect(error.details.some((line) => line.includes("detail: Key (id)=(1) already exists."))).toBe(true);
   });
 });
@@ -239,7 +229,7 @@ describe("legacy files with their own transaction control", () => {
     const migrations = migrationsFrom({
       "005_legacy.sql": "BEGIN;\nCREATE TABLE legacy (id int);\nCOMMIT;\nBEGIN;\nCREATE TABLE legacy_two (id int);\nSELECT broken syntax here;\nCOMMIT;\n",
     });
-    const error = await expectError(up(db.url, migrations));
+    const error = await rejection(up(db.url, migrations));
     expect(error.message).toContain("line 6");
     expect(await tablesOf(db.sql)).toEqual(["schema_migrations"]);
   });
@@ -249,7 +239,7 @@ describe("refusals", () => {
   test("an applied migration whose file changed refuses the run before anything is applied", async () => {
     await up(db.url, migrationsFrom({ "001_a.sql": "create table a (id int);" }));
     const edited = migrationsFrom({ "001_a.sql": "create table a (id bigint);", "002_b.sql": "create table b (id int);" });
-    const error = await expectError(up(db.url, edited));
+    const error = await rejection(up(db.url, edited));
     expect(error.code).toBe("CHECKSUM_MISMATCH");
     expect(error.exitCode).toBe(4);
     expect(error.message).toContain("001_a.sql");
@@ -267,7 +257,7 @@ describe("refusals", () => {
     const log = recordingLogger();
     await up(db.url, migrationsFrom({ "001_a.sql": "create table a (id int);" }), { log });
     expect(log.lines.some((line) => line.level === "warn" && line.message.includes("002 (b)"))).toBe(true);
-    const error = await expectError(up(db.url, migrationsFrom({ "001_a.sql": "create table a (id int);" }), { onUnknown: "fail" }));
+    const error = await rejection(up(db.url, migrationsFrom({ "001_a.sql": "create table a (id int);" }), { onUnknown: "fail" }));
     expect(error.code).toBe("UNKNOWN_MIGRATIONS");
   });
 });

@@ -8,9 +8,8 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { type Server, type Socket, connect, createServer } from "node:net";
-import { MigrateError } from "../../src/core/errors.ts";
 import { freshDatabases, tablesOf } from "../support/database.ts";
-import { migrationsFrom, up } from "../support/migrator.ts";
+import { migrationsFrom, rejection, up } from "../support/migrator.ts";
 
 const freshDatabase = freshDatabases("lost");
 const servers: Server[] = [];
@@ -63,22 +62,13 @@ function throughProxy(url: string, port: number): string {
   return parsed.toString();
 }
 
-async function failure(promise: Promise<unknown>): Promise<MigrateError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(MigrateError);
-    return error as MigrateError;
-  }
-  throw new Error("expected the apply to fail");
-}
 
 describe("the connection breaks after the apply query was sent", () => {
   test("committed before the cut: reported as applied and recorded, never as rolled back", async () => {
     const db = await freshDatabase();
     const proxy = await cuttingProxy("after the server answered");
     const migrations = migrationsFrom({ "001_t.sql": "create table t (id int);", "002_u.sql": "create table u (id int);" });
-    const error = await failure(up(throughProxy(db.url, proxy.port), migrations, { lockMode: "session" }));
+    const error = await rejection(up(throughProxy(db.url, proxy.port), migrations, { lockMode: "session" }));
     expect(proxy.cuts()).toBe(1);
     expect(error.code).toBe("MIGRATION_FAILED");
     expect(error.message).toContain("001_t.sql WAS applied and recorded");
@@ -95,7 +85,7 @@ describe("the connection breaks after the apply query was sent", () => {
     const proxy = await cuttingProxy("at once");
     const migrations = migrationsFrom({ "001_slow.sql": "create table slow (id int);\nselect pg_sleep(30);" });
     const started = Date.now();
-    const error = await failure(up(throughProxy(db.url, proxy.port), migrations, { lockMode: "session" }));
+    const error = await rejection(up(throughProxy(db.url, proxy.port), migrations, { lockMode: "session" }));
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(error.message).toContain("the migration's session has ended and 001_slow.sql has no tracking row, so nothing of it was applied");
     expect(await tablesOf(db.sql)).toEqual(["schema_migrations"]);

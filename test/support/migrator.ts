@@ -1,3 +1,5 @@
+import { expect } from "bun:test";
+import { MigrateError } from "../../src/core/errors.ts";
 import { resolveConnection } from "../../src/config.ts";
 import { type Migration, buildMigrationSet } from "../../src/core/migration-set.ts";
 import { type Sql, createClient } from "../../src/db/connection.ts";
@@ -57,4 +59,15 @@ export function up(url: string, migrations: readonly Migration[], options: Overr
 export async function seedMigrations(): Promise<Migration[]> {
   const { embeddedMigrations } = await import("../../src/source/embedded-migrations.gen.ts");
   return buildMigrationSet(embeddedMigrations);
+}
+
+/** Awaits a promise that must reject with a MigrateError, and returns the error for further checks. */
+export async function rejection(promise: Promise<unknown>): Promise<MigrateError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(MigrateError);
+    return error as MigrateError;
+  }
+  throw new Error("expected a MigrateError, but the call succeeded");
 }
