@@ -70,6 +70,21 @@ describe("checkDatabaseHealth through node-postgres", () => {
     expect(report.tables.missing).toEqual([]);
   });
 
+  test("table names with a quote and a backslash are looked up as they are (the SQL is text only, no parameters)", async () => {
+    const odd = await createTestDatabase("health_pg");
+    const oddPool = new pg.Pool({ connectionString: odd.url, max: 1 });
+    try {
+      const migrations = migrationsFrom({ "001_odd.sql": `create table "it's\\odd" (id int);\ncreate table "never_made" (id int);` });
+      await up(odd.url, migrations);
+      await odd.sql.unsafe(`drop table never_made`);
+      const report = await checkDatabaseHealth({ pool: oddPool, migrations });
+      expect(report.tables).toEqual({ expected: 2, missing: ["never_made"] });
+    } finally {
+      await oddPool.end();
+      await odd.drop();
+    }
+  });
+
   test("no database given: a clear CONFIG_INVALID at once, naming the options", async () => {
     const promise = checkDatabaseHealth({ migrations: [] } as never);
     await expect(promise).rejects.toMatchObject({ code: "CONFIG_INVALID" });
