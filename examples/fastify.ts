@@ -1,13 +1,10 @@
 import Fastify from "fastify";
-import type postgres from "postgres";
-import { bundledMigrations, createHealthHandler } from "st44-migrate";
+import type { Pool } from "pg";
+import { bundledMigrations, healthPlugin } from "st44-migrate";
 
-export function buildApp(sql: postgres.Sql) {
+// The API's own node-postgres pool: the health check needs no second driver.
+export function buildApp(pool: Pool) {
   const app = Fastify();
-  const checkDatabase = createHealthHandler({ sql, migrations: bundledMigrations(), timeoutMs: 2000 });
-  app.get("/health/database", async (_request, reply) => {
-    const response = await checkDatabase();
-    return reply.code(response.status).type("application/json").send(await response.text());
-  });
+  app.register(healthPlugin, { pool, migrations: bundledMigrations(), timeoutMs: 2000 });
   return app;
 }

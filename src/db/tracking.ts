@@ -4,6 +4,7 @@ import type { StoredRow } from "../core/rollback.ts";
 import { type Queryable, type Reserved, lastRowSet } from "./connection.ts";
 import { isConnectionFailure, readOnlyError } from "./connection-failures.ts";
 import { literal } from "./sql-literal.ts";
+import { type QueryRows, asQueryRows } from "./query-rows.ts";
 
 /**
  * Every statement that reads or writes the tracking table is in this file:
@@ -47,14 +48,16 @@ interface RowShape {
   has_down: boolean;
 }
 
+/** Any driver's row: postgres.js and node-postgres give Date, number and boolean; a driver that gives text still reads the same. */
 function toRow(row: RowShape): AppliedRow {
+  const appliedAt = row.applied_at as Date | string | null;
   return {
     version: String(row.version).trim(),
     name: row.name,
-    appliedAt: row.applied_at,
+    appliedAt: appliedAt === null || appliedAt instanceof Date ? appliedAt : new Date(appliedAt),
     checksum: row.checksum,
-    durationMs: row.duration_ms,
-    hasDown: row.has_down,
+    durationMs: row.duration_ms === null ? null : Number(row.duration_ms),
+    hasDown: (row.has_down as boolean | string) === true || (row.has_down as boolean | string) === "t",
   };
 }
 
@@ -71,8 +74,8 @@ function readForeignRowsSql(columns: readonly string[]): string {
 }
 
 /** One catalog read: which columns the table has (none: there is no table on the search_path). */
-export async function inspectTrackingTable(db: Queryable): Promise<{ shape: TrackingShape; columns: readonly string[] }> {
-  const rows = await db.unsafe<{ name: string }[]>(
+export async function inspectTrackingTable(db: Queryable | QueryRows): Promise<{ shape: TrackingShape; columns: readonly string[] }> {
+  const rows = await rowsOf<{ name: string }>(db,
     `select attname::text as name from pg_attribute where attrelid = to_regclass('${TRACKING_TABLE}') and attnum > 0 and not attisdropped order by attnum`,
   );
   const columns = rows.map((row) => row.name);
@@ -96,11 +99,13 @@ export async function inspectTrackingTable(db: Queryable): Promise<{ shape: Trac
  * Reads the rows. The common case is one round trip: the runner's own table,
  * read directly. When that read does not fit the catalog, the catalog tells
  * which shape is there, and the rows are read as that shape has them.
+ * Reads only with SQL text, so any driver can do it through the QueryRows
+ * port (the health check with the application's node-postgres pool).
  */
-export async function readTracking(db: Queryable): Promise<TrackingState> {
+export async function readTracking(db: Queryable | QueryRows): Promise<TrackingState> {
   let firstError: unknown;
   try {
-    const rows = await db.unsafe<RowShape[]>(READ_TRACKING_TABLE);
+    const rows = await rowsOf<RowShape>(db, READ_TRACKING_TABLE);
     return { kind: "ready", rows: rows.map(toRow) };
   } catch (error) {
     const code = (error as { code?: string }).code ?? "";
@@ -116,13 +121,13 @@ export async function readTracking(db: Queryable): Promise<TrackingState> {
       return { kind: "missing", rows: [] };
     case "legacy":
     case "dbmate":
-      return { kind: "legacy", rows: (await db.unsafe<RowShape[]>(readForeignRowsSql(columns))).map(toRow), madeBy: shape === "dbmate" ? "dbmate" : "hand" };
+      return { kind: "legacy", rows: (await rowsOf<RowShape>(db, readForeignRowsSql(columns))).map(toRow), madeBy: shape === "dbmate" ? "dbmate" : "hand" };
     case "golang-migrate":
       return readGolangMigrate(db);
     case "ready":
       // Another runner created or adopted it since the first read (or that read failed for another reason,
       // which a second read reports again).
-      return { kind: "ready", rows: (await db.unsafe<RowShape[]>(READ_TRACKING_TABLE)).map(toRow) };
+      return { kind: "ready", rows: (await rowsOf<RowShape>(db, READ_TRACKING_TABLE)).map(toRow) };
     case "invalid":
       throw new MigrateError(
         "TRACKING_TABLE_INVALID",
@@ -133,8 +138,8 @@ export async function readTracking(db: Queryable): Promise<TrackingState> {
 }
 
 /** golang-migrate keeps one row: the version reached, and whether the last run failed halfway (dirty). */
-async function readGolangMigrate(db: Queryable): Promise<TrackingState> {
-  const rows = await db.unsafe<{ version: string; dirty: boolean }[]>(`select version::text as version, dirty from ${TRACKING_TABLE} order by version::numeric desc`);
+async function readGolangMigrate(db: Queryable | QueryRows): Promise<TrackingState> {
+  const rows = await rowsOf<{ version: string; dirty: boolean }>(db, `select version::text as version, dirty from ${TRACKING_TABLE} order by version::numeric desc`);
   const [latest] = rows;
   if (latest?.dirty) {
     throw new MigrateError(
@@ -143,6 +148,10 @@ async function readGolangMigrate(db: Queryable): Promise<TrackingState> {
     );
   }
   return { kind: "golang-migrate", rows: [], upTo: latest?.version ?? null };
+}
+
+async function rowsOf<T>(db: Queryable | QueryRows, text: string): Promise<readonly T[]> {
+  return (await asQueryRows(db)(text)) as readonly T[];
 }
 
 function permissionDenied(error: unknown, action: "read" | "create"): MigrateError {

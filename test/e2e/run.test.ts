@@ -188,8 +188,22 @@ describe("health when the database is down", () => {
     const report = JSON.parse(result.stdout);
     expect(report.status).toBe("unhealthy");
     expect(report.database).toBe("unreachable");
+    // Not read: unknown, never "nothing pending".
+    expect(report.migrations.pending).toBeNull();
+    expect(report.tables.missing).toBeNull();
     expect(result.output).not.toContain("pw-never-shown");
     expect(result.ms).toBeLessThan(5000);
+  });
+
+  test("a wrong password: the document says auth_failed (not unreachable), exit 1, the password nowhere", async () => {
+    const db = await freshDatabase();
+    const url = new URL(db.url);
+    url.password = "Wrong-Secret-42";
+    const result = await runBinary(["health", "--url", url.toString()]);
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as HealthReport;
+    expect(report).toMatchObject({ status: "unhealthy", database: "auth_failed", migrations: { pending: null }, tables: { missing: null } });
+    expect(result.output).not.toContain("Wrong-Secret-42");
   });
 
   test("a server that accepts but never answers: 503 within the time bound", async () => {

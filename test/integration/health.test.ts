@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import pg from "pg";
 import { buildApp } from "../../examples/fastify.ts";
 import { checkDatabaseHealth } from "../../src/health.ts";
 import { type TestDatabase, client, createTestDatabase } from "../support/database.ts";
@@ -72,6 +73,29 @@ describe("checkDatabaseHealth", () => {
   });
 });
 
+describe("with postgres.js, the document names the real state and says null for what it did not read", () => {
+  const otherUrl = (change: (url: URL) => void) => {
+    const url = new URL(db.url);
+    change(url);
+    return url.toString();
+  };
+  for (const [state, change] of [
+    ["auth_failed", (url: URL) => (url.password = "Not-The-Password-7")],
+    ["not_found", (url: URL) => (url.pathname = "/no_such_database_here")],
+  ] as const) {
+    test(`${state}, with pending and missing null (unknown), not []`, async () => {
+      const sql = client(otherUrl(change));
+      try {
+        const report = await checkDatabaseHealth({ sql, migrations: await seedMigrations() });
+        expect(report).toMatchObject({ status: "unhealthy", database: state, migrations: { pending: null, applied: null, expected_latest: "016" }, tables: { expected: 8, missing: null } });
+        expect(JSON.stringify(report)).not.toContain("Not-The-Password-7");
+      } finally {
+        await sql.end({ timeout: 0 });
+      }
+    });
+  }
+});
+
 describe("the Fastify example in the README", () => {
   test("the README shows examples/fastify.ts verbatim", () => {
     const root = join(import.meta.dir, "../..");
@@ -79,9 +103,10 @@ describe("the Fastify example in the README", () => {
     expect(readFileSync(join(root, "README.md"), "utf8")).toContain(example);
   });
 
-  test("mounted in Fastify, GET /health/database answers 200 with the seed's document", async () => {
+  test("mounted in Fastify with the API's pg pool, GET /health/database answers 200 with the seed's document", async () => {
     await up(db.url, await seedMigrations());
-    const app = buildApp(db.sql as never);
+    const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    const app = buildApp(pool);
     try {
       const response = await app.inject({ method: "GET", url: "/health/database" });
       expect(response.statusCode).toBe(200);
@@ -94,6 +119,7 @@ describe("the Fastify example in the README", () => {
       });
     } finally {
       await app.close();
+      await pool.end();
     }
   });
 });

@@ -168,7 +168,7 @@ for (const style of STYLES) {
       expect(result.code).toBe(1);
       const document = JSON.parse(result.stdout);
       expect(document.status).toBe("unhealthy");
-      expect(document.database).toBe("unreachable");
+      expect(document.database).toBe("auth_failed");
     });
 
     test("a closed port is DB_UNREACHABLE (exit 3) without the password", async () => {
