@@ -39,7 +39,7 @@ export function legacySqlFiles(dir: string): string[] {
     }
   };
   walk(dir);
-  return found.sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
+  return found.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 
 /** What one simulated `psql -f FILE` did: the statements that failed, with the server's message. */
