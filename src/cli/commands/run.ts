@@ -74,10 +74,14 @@ export default defineCommand({
     if (signal?.aborted) throw interruptedBeforeStart(signal, command[0] ?? "");
     const durationMs = Math.round(performance.now() - started);
     const plan = result?.plan;
+    // Which migrations this start checked the schema against: the folder a build embedded (an image built
+    // without --migrations embeds this tool's own set, not the app's), or the --dir it read.
+    const dir = stringSetting(args, "dir", context.env, "MIGRATIONS_DIR");
+    const source = dir === undefined ? `migrations embedded from ${buildInfo.migrationsFolder}` : `migrations read from ${dir}`;
     context.log.info(
       plan
-        ? `starting ${command.join(" ")}: st44-migrate ${buildInfo.version} (${buildInfo.commit}), schema at ${plan.latestApplied ?? "none"}, ${plan.applied.length} applied (${result?.applied.length ?? 0} now), ${plan.pending.length} pending, ${plan.unknown.length} unknown, ${durationMs} ms`
-        : `starting ${command.join(" ")}: st44-migrate ${buildInfo.version} (${buildInfo.commit}), migrations FAILED, ${durationMs} ms`,
+        ? `starting ${command.join(" ")}: st44-migrate ${buildInfo.version} (${buildInfo.commit}), schema at ${plan.latestApplied ?? "none"}, ${plan.applied.length} applied (${result?.applied.length ?? 0} now), ${plan.pending.length} pending, ${plan.unknown.length} unknown, ${durationMs} ms; ${source}`
+        : `starting ${command.join(" ")}: st44-migrate ${buildInfo.version} (${buildInfo.commit}), migrations FAILED, ${durationMs} ms; ${source}`,
       {
         event: "startup",
         version: buildInfo.version,
@@ -87,6 +91,8 @@ export default defineCommand({
         applied_now: result?.applied.length ?? 0,
         latest: plan?.latestApplied ?? null,
         expected_latest: migrations.at(-1)?.version ?? null,
+        migrations_source: dir === undefined ? "embedded" : "directory",
+        migrations_folder: dir ?? buildInfo.migrationsFolder,
         pending: plan?.pending.length ?? null,
         unknown: plan?.unknown.map((entry) => entry.version) ?? [],
         duration_ms: durationMs,
