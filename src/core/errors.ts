@@ -41,6 +41,7 @@ export const errorCodes = {
   STATEMENT_REFUSED: ExitCode.usage,
   FILE_NAME_INVALID: ExitCode.usage,
   DUPLICATE_VERSION: ExitCode.refused,
+  FORMERLY_CONFLICT: ExitCode.usage,
   // the database
   DB_UNREACHABLE: ExitCode.databaseUnreachable,
   DB_AUTH_FAILED: ExitCode.databaseUnreachable,

@@ -5,14 +5,32 @@ const IDENTIFIER = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
 const QUALIFIED = `(${IDENTIFIER}(?:\\s*\\.\\s*${IDENTIFIER})?)`;
 const CREATE_TABLE = new RegExp(String.raw`^create\s+(?:(?:global\s+|local\s+)?(?:temp|temporary)\s+|unlogged\s+)?table\s+(?:if\s+not\s+exists\s+)?${QUALIFIED}`, "i");
 const DROP_TABLE = new RegExp(String.raw`^drop\s+table\s+(?:if\s+exists\s+)?(${QUALIFIED}(?:\s*,\s*${QUALIFIED})*)`, "i");
+/** Statements that change a table they name: ALTER TABLE, CREATE INDEX ... ON, CREATE TRIGGER ... ON, COMMENT ON TABLE/COLUMN. */
+const CHANGES_TABLE = [
+  new RegExp(String.raw`^alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?${QUALIFIED}`, "i"),
+  new RegExp(String.raw`^create\s+(?:unique\s+)?index\s+(?:concurrently\s+)?(?:(?:if\s+not\s+exists\s+)?${IDENTIFIER}\s+)?on\s+(?:only\s+)?${QUALIFIED}`, "i"),
+  new RegExp(String.raw`^create\s+(?:or\s+replace\s+)?(?:constraint\s+)?trigger\s+${IDENTIFIER}[\s\S]*?\bon\s+${QUALIFIED}`, "i"),
+  new RegExp(String.raw`^comment\s+on\s+table\s+${QUALIFIED}`, "i"),
+];
+const COMMENT_ON_COLUMN = new RegExp(String.raw`^comment\s+on\s+column\s+(${IDENTIFIER}(?:\s*\.\s*${IDENTIFIER})?)\s*\.\s*${IDENTIFIER}\s+is`, "i");
 const RENAME_TABLE = new RegExp(String.raw`^alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?${QUALIFIED}\s+rename\s+to\s+(${IDENTIFIER})`, "i");
 
+const PART = /"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*)/g;
+
+/**
+ * A table name as PostgreSQL resolves it, written so that to_regclass reads
+ * it back: unquoted parts fold to lower case, quoted ones keep their case and
+ * dots and stay quoted where they need it. `public.` is dropped: the same
+ * table as the bare name on the default search_path.
+ */
 function normalise(name: string): string {
-  return name
-    .split(/\s*\.\s*/)
-    .map((part) => (part.startsWith('"') ? part.slice(1, -1).replace(/""/g, '"') : part.toLowerCase()))
-    .join(".");
+  const parts = [...name.matchAll(PART)].map((match) => (match[1] !== undefined ? match[1].replace(/""/g, '"') : (match[2] ?? "").toLowerCase()));
+  if (parts.length > 1 && parts[0] === "public") parts.shift();
+  return parts.map((part) => (/^[a-z_][a-z0-9_$]*$/.test(part) ? part : `"${part.replace(/"/g, '""')}"`)).join(".");
 }
+
+/** A migration that sets search_path creates unqualified tables where only the session knew: they are not expected. */
+const SETS_SEARCH_PATH = /\bset\s+(?:local\s+|session\s+)?search_path\b|set_config\s*\(\s*'search_path'/i;
 
 /**
  * The tables that applying every migration's up part in order leaves behind,
@@ -23,22 +41,26 @@ function normalise(name: string): string {
 export function tablesCreatedBy(migrations: readonly Migration[]): Map<string, Migration> {
   const tables = new Map<string, Migration>();
   for (const migration of migrations) {
+    const movesSearchPath = SETS_SEARCH_PATH.test(migration.up);
     for (const statement of scanSql(migration.up).statements) {
       const text = migration.up.slice(statement.start, statement.end);
       const created = CREATE_TABLE.exec(text);
       if (created?.[1] && !/^create\s+(?:(?:global\s+|local\s+)?(?:temp|temporary))/i.test(text)) {
-        tables.set(normalise(created[1]), migration);
+        const name = normalise(created[1]);
+        if (!(movesSearchPath && !name.includes("."))) tables.set(name, migration);
         continue;
       }
       const dropped = DROP_TABLE.exec(text);
       if (dropped?.[1]) {
-        for (const name of dropped[1].split(/\s*,\s*/)) tables.delete(normalise(name));
+        for (const name of dropped[1].match(new RegExp(QUALIFIED, "g")) ?? []) tables.delete(normalise(name));
         continue;
       }
       const renamed = RENAME_TABLE.exec(text);
       if (renamed?.[1] && renamed[2] && tables.delete(normalise(renamed[1]))) {
-        const schema = normalise(renamed[1]).includes(".") ? `${normalise(renamed[1]).split(".")[0]}.` : "";
-        tables.set(schema + normalise(renamed[2]), migration);
+        // RENAME TO keeps the table in its schema: the new name takes the old one's qualification.
+        const qualified = [...renamed[1].matchAll(PART)];
+        const schema = qualified.length > 1 ? `${qualified[0]?.[0] ?? ""}.` : "";
+        tables.set(normalise(schema + renamed[2]), migration);
       }
     }
   }
@@ -47,4 +69,26 @@ export function tablesCreatedBy(migrations: readonly Migration[]): Map<string, M
 
 export function expectedTables(migrations: readonly Migration[]): string[] {
   return [...tablesCreatedBy(migrations).keys()].sort();
+}
+
+/**
+ * The tables a migration creates or changes (ALTER TABLE, an index or a
+ * trigger on it, a comment on it), as the statements name them: which
+ * migrations must run again to rebuild a table that is gone.
+ */
+export function tablesTouchedBy(migration: Migration): Set<string> {
+  const tables = new Set<string>();
+  for (const statement of scanSql(migration.up).statements) {
+    const text = migration.up.slice(statement.start, statement.end);
+    const created = CREATE_TABLE.exec(text);
+    if (created?.[1]) tables.add(normalise(created[1]));
+    for (const pattern of CHANGES_TABLE) {
+      const match = pattern.exec(text);
+      const name = match?.[match.length - 1];
+      if (name) tables.add(normalise(name));
+    }
+    const column = COMMENT_ON_COLUMN.exec(text);
+    if (column?.[1]) tables.add(normalise(column[1]));
+  }
+  return tables;
 }

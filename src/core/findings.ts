@@ -139,10 +139,11 @@ export function healthReasons(findings: readonly Finding[]): { unhealthy: string
  * migration, or someone dropped the table). Starting the application on it
  * would be the outage again.
  */
-export function schemaIncompleteError(missing: ReadonlyMap<string, string>): MigrateError {
+export function schemaIncompleteError(missing: ReadonlyMap<string, string>, toRerun: readonly string[]): MigrateError {
   const list = [...missing].map(([table, fileName]) => `${printable(table)} (created by ${fileName})`);
+  const forget = toRerun.map((version) => `st44-migrate forget ${version} --yes`).join("; ");
   return new MigrateError(
     "SCHEMA_INCOMPLETE",
-    `The migrations recorded as applied create tables that do not exist: ${list.join(", ")}. The rows in schema_migrations say the schema is there and it is not, so nothing was applied and the application must not start on it. Recreate what is missing: remove the rows of the migrations that created them with st44-migrate forget VERSION (their SQL is not run) and run st44-migrate up again, or restore the tables from a backup; st44-migrate verify lists every difference.`,
+    `The migrations recorded as applied create tables that do not exist: ${list.join(", ")}. The rows in schema_migrations say the schema is there and it is not, so nothing was applied and the application must not start on it. To rebuild them, remove the rows of every applied migration that created or changed those tables (${toRerun.join(", ")}; their SQL is not run) and run st44-migrate up again, which applies them in order: ${forget}. Check first that those files can run again (statements on tables that still exist may fail, IF NOT EXISTS helps), or restore the tables from a backup instead; st44-migrate verify lists every difference.`,
   );
 }

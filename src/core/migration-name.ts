@@ -41,3 +41,11 @@ export function nextMigrationFileName(existing: readonly string[], name: string)
   const width = Math.max(3, ...versions.map((version) => version.length));
   return `${(highest + 1n).toString().padStart(width, "0")}_${name}.sql`;
 }
+
+/**
+ * A recorded name as the file names it: legacy runners wrote "040_x", "x.sql"
+ * or "X" for the file 040_x.sql.
+ */
+export function comparableName(name: string): string {
+  return name.trim().toLowerCase().replace(/\.sql$/, "").replace(/^\d+_/, "");
+}

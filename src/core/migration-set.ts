@@ -1,7 +1,7 @@
 import { checksumOf } from "./checksum.ts";
 import { MigrateError } from "./errors.ts";
 import { type MigrationOptions, type PartOptions, normaliseText, parseMigrationText } from "./migration-file.ts";
-import { parseFileName } from "./migration-name.ts";
+import { comparableName, parseFileName } from "./migration-name.ts";
 import { assertNoRefusedStatements } from "./statement-rules.ts";
 import { compareVersionKeys, versionKey } from "./version.ts";
 
@@ -90,6 +90,8 @@ export function buildMigrationSet(files: readonly MigrationFile[]): Migration[] 
     }
   }
 
+  problems.push(...formerIdentityConflicts(migrations));
+
   const [first, ...rest] = problems;
   if (first && rest.length === 0) throw first;
   if (first) {
@@ -98,4 +100,40 @@ export function buildMigrationSet(files: readonly MigrationFile[]): Migration[] 
     });
   }
   return migrations;
+}
+
+/**
+ * A former identity (formerly:) must be a file that no longer exists under
+ * that name, and only one file may claim it: otherwise a row that records the
+ * other file would be taken as this one, and that file applied again.
+ */
+function formerIdentityConflicts(migrations: readonly Migration[]): MigrateError[] {
+  const problems: MigrateError[] = [];
+  const current = new Map(migrations.map((migration) => [`${migration.key}_${comparableName(migration.name)}`, migration]));
+  const claimedBy = new Map<string, Migration>();
+  for (const migration of migrations) {
+    for (const former of migration.options.formerly) {
+      const identity = `${versionKey(former.version)}_${comparableName(former.name)}`;
+      const holder = current.get(identity);
+      if (holder && holder !== migration) {
+        problems.push(
+          new MigrateError(
+            "FORMERLY_CONFLICT",
+            `${migration.fileName} says it was formerly ${former.version}_${former.name}, but ${holder.fileName} is that migration now: a row recorded for ${holder.fileName} would be taken as ${migration.fileName}, and ${holder.fileName} applied again. Remove the formerly: option, or correct it to the name the file really had.`,
+          ),
+        );
+      }
+      const other = claimedBy.get(identity);
+      if (other && other !== migration) {
+        problems.push(
+          new MigrateError(
+            "FORMERLY_CONFLICT",
+            `${other.fileName} and ${migration.fileName} both say they were formerly ${former.version}_${former.name}: one row cannot be two migrations. Keep the option on the file that really had that identity.`,
+          ),
+        );
+      }
+      claimedBy.set(identity, migration);
+    }
+  }
+  return problems;
 }

@@ -1,5 +1,6 @@
 import type { Migration } from "./migration-set.ts";
-import { compareVersionKeys, compareVersions, versionKey } from "./version.ts";
+import { comparableName } from "./migration-name.ts";
+import { compareVersionKeys, compareVersions, isVersion, versionKey } from "./version.ts";
 
 /** A row of the tracking table, as the database holds it. */
 export interface AppliedRow {
@@ -50,14 +51,6 @@ export interface Plan {
    * writing run moves them (or drops them where the file has a row already).
    */
   readonly formerRows: readonly { readonly migration: Migration; readonly row: AppliedRow }[];
-}
-
-/**
- * A recorded name as the file names it: legacy runners wrote "040_x", "x.sql"
- * or "X" for the file 040_x.sql.
- */
-export function comparableName(name: string): string {
-  return name.trim().toLowerCase().replace(/\.sql$/, "").replace(/^\d+_/, "");
 }
 
 /** Whether a row may be taken as `migration`'s: no name recorded, or the file's own. */
@@ -113,7 +106,8 @@ export function planMigrations(migrations: readonly Migration[], rows: readonly 
   entries.sort((a, b) => compareVersionKeys(a.key, b.key));
 
   const applied = entries.filter((entry) => entry.row !== null && entry.state !== "mismatched");
-  const latestAppliedEntry = applied.at(-1);
+  // A row whose version is not a number (an old runner's 'TEMPLATE') is shown, never taken as the latest.
+  const latestAppliedEntry = applied.filter((entry) => isVersion(entry.version)).at(-1);
   const latestApplied = latestAppliedEntry ? latestAppliedEntry.version : null;
   const pending = entries.flatMap((entry) => (entry.state === "pending" && entry.migration ? [entry.migration] : []));
   return {

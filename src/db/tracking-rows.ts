@@ -88,9 +88,25 @@ export async function moveFormerRows(db: Queryable, moves: readonly { readonly f
   }
 }
 
-/** Removes a row by its version, for `forget`, which checked under the lock that it is the row the operator was shown. */
-export async function removeRow(db: Queryable, key: string): Promise<void> {
-  await db.unsafe(`delete from ${TRACKING_TABLE} where ${VERSION_KEY_SQL} = $1`, [key]);
+/**
+ * Removes the rows that record one migration, for `forget` (which checked
+ * under the lock that they are what the operator was shown): every row under
+ * its number ('46' and '046' alike) with its name or none, but not a row under
+ * that number that records another file. A version that is not a number (an
+ * old runner's 'TEMPLATE') is matched exactly.
+ */
+export async function removeRows(db: Queryable, row: { readonly version: string; readonly key: string; readonly name: string | null }, numeric: boolean): Promise<void> {
+  if (!numeric) {
+    await db.unsafe(`delete from ${TRACKING_TABLE} where version::text = $1`, [row.version]);
+    return;
+  }
+  await db.unsafe(
+    `delete from ${TRACKING_TABLE}
+      where ${VERSION_KEY_SQL} = $1
+        and (name is null or $2::text is null
+             or lower(regexp_replace(regexp_replace(btrim(name), '\\.sql$', '', 'i'), '^[0-9]+_', '')) = lower(regexp_replace(regexp_replace(btrim($2::text), '\\.sql$', '', 'i'), '^[0-9]+_', '')))`,
+    [row.key, row.name],
+  );
 }
 
 /**

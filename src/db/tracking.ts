@@ -14,7 +14,7 @@ import { type QueryRows, asQueryRows } from "./query-rows.ts";
 export const TRACKING_TABLE = "schema_migrations";
 
 /** SQL expression giving a version's key (digits without leading zeros), as versionKey() does. */
-export const VERSION_KEY_SQL = "coalesce(nullif(ltrim(btrim(version), '0'), ''), '0')";
+export const VERSION_KEY_SQL = "coalesce(nullif(ltrim(btrim(version::text), '0'), ''), '0')";
 
 export type TrackingState =
   /** No table yet: everything is pending. */
@@ -87,7 +87,7 @@ export async function inspectTrackingTable(db: Queryable | QueryRows): Promise<{
         ? "ready"
         : has("version", "dirty") && columns.length === 2
           ? "golang-migrate"
-          : has("version", "name", "applied_at")
+          : has("version", "name")
             ? "legacy"
             : has("version") && !has("name")
               ? "dbmate"
@@ -131,7 +131,7 @@ export async function readTracking(db: Queryable | QueryRows): Promise<TrackingS
     case "invalid":
       throw new MigrateError(
         "TRACKING_TABLE_INVALID",
-        `The table ${TRACKING_TABLE} exists but has no version column (it has ${columns.join(", ")}), so it was made by another tool, whose rows cannot say what is applied. Nothing was changed. Do not just rename it and run up: that would apply every migration again to a schema that has them. Rename it (ALTER TABLE ${TRACKING_TABLE} RENAME TO ${TRACKING_TABLE}_old), then record what the schema already has with st44-migrate baseline --to VERSION (the last migration whose changes are there), check with st44-migrate verify, and only then run up.`,
+        `The table ${TRACKING_TABLE} exists but is not a table of applied versions this runner knows (it has ${columns.join(", ")}; it needs at least a version column), so another tool made it and its rows cannot say what is applied. Nothing was changed. Do not just rename it and run up: that would apply every migration again to a schema that has them. Rename it (ALTER TABLE ${TRACKING_TABLE} RENAME TO ${TRACKING_TABLE}_old), then record what the schema already has with st44-migrate baseline --to VERSION (the last migration whose changes are there), check with st44-migrate verify, and only then run up.`,
         { cause: firstError },
       );
   }
@@ -191,11 +191,11 @@ const ADOPT_TRACKING_TABLE = `
     add column if not exists applied_at timestamptz,
     add column if not exists checksum char(64),
     add column if not exists duration_ms integer,
-    add column if not exists applied_by text default current_user,
+    add column if not exists applied_by text,
     add column if not exists runner text,
     add column if not exists down_sql text,
     add column if not exists history jsonb not null default '[]'::jsonb;
-  alter table ${TRACKING_TABLE} alter column applied_at set default now();
+  alter table ${TRACKING_TABLE} alter column applied_at set default now(), alter column applied_by set default current_user;
   do $st44$
   begin
     if (select atttypmod - 4 from pg_attribute where attrelid = '${TRACKING_TABLE}'::regclass and attname = 'version') < 255 then
@@ -225,11 +225,11 @@ function adoptionSql(adoption: Adoption): string {
       // applied_at stays empty for these rows: golang-migrate did not keep when they ran.
       const inserts = (adoption.derivedRows ?? []).map(
         (row) =>
-          `insert into ${TRACKING_TABLE} (version, name, applied_at, history) values (${literal(row.version)}, ${literal(row.name ?? "")}, null, jsonb_build_array(${event}::jsonb || jsonb_build_object('at', now(), 'by', current_user)))`,
+          `insert into ${TRACKING_TABLE} (version, name, applied_at, history) values (${literal(row.version)}, ${literal(row.name)}, null, jsonb_build_array(${event}::jsonb || jsonb_build_object('at', now(), 'by', current_user)))`,
       );
       // Behind a pooler another runner may have taken the table over while this one waited for the
       // transaction-level lock: only a table that still has golang-migrate's dirty column is renamed.
-      const body = [`alter table ${TRACKING_TABLE} rename to ${GOLANG_MIGRATE_KEPT_AS}`, CREATE_TRACKING_TABLE, `alter table ${TRACKING_TABLE} alter column applied_at drop not null`, ...inserts]
+      const body = [`alter table ${TRACKING_TABLE} rename to ${GOLANG_MIGRATE_KEPT_AS}`, CREATE_TRACKING_TABLE, `alter table ${TRACKING_TABLE} alter column applied_at drop not null, alter column name drop not null`, ...inserts]
         .map((statement) => statement.trim().replace(/;$/, ""))
         .join(";\n");
       return `do $st44_adopt$ begin

@@ -4,7 +4,7 @@ import type { PlanEntry } from "../core/plan.ts";
 import { printable } from "../core/printable.ts";
 import { isVersion, versionKey } from "../core/version.ts";
 import { inMigrationTransaction } from "../db/session.ts";
-import { recordUnrunRows, removeRow } from "../db/tracking-rows.ts";
+import { recordUnrunRows, removeRows } from "../db/tracking-rows.ts";
 import { type RecordingChecks, assertTablesExist } from "./baseline.ts";
 import type { MigratorOptions } from "./options.ts";
 import { waitAndReadPlan } from "./read-plan.ts";
@@ -62,7 +62,8 @@ export async function markApplied(options: MigratorOptions, version: string, con
 }
 
 function recordedEntry(entries: readonly PlanEntry[], version: string): PlanEntry & { row: NonNullable<PlanEntry["row"]> } {
-  const entry = entryFor(entries, version, "forget");
+  // A row an old runner wrote under a version that is not a number ('TEMPLATE') is forgotten by its exact text.
+  const entry = isVersion(version) ? entryFor(entries, version, "forget") : entries.find((candidate) => candidate.row?.version === version);
   if (!entry?.row) {
     throw new MigrateError("MARK_REFUSED", `forget ${version}: schema_migrations has no row for version ${version}, so there is nothing to forget. See st44-migrate status. Nothing was removed.`);
   }
@@ -82,7 +83,7 @@ export async function forgetMigration(options: MigratorOptions, version: string,
       if (entry.row.name !== chosen.row.name || entry.row.checksum !== chosen.row.checksum) {
         throw new MigrateError("MARK_REFUSED", `forget ${version}: the row changed while you were asked (another runner wrote it). Nothing was removed; run forget again to see what it holds now.`);
       }
-      await inMigrationTransaction(session, () => removeRow(session.db, entry.key));
+      await inMigrationTransaction(session, () => removeRows(session.db, { version: entry.row.version, key: entry.key, name: entry.row.name }, isVersion(entry.row.version)));
       options.log.success(`forgot ${described}: its row is gone, its SQL was not run`, { event: "migration_forgotten", version: entry.version });
       return entry;
     },

@@ -1,13 +1,13 @@
 import { MigrateError } from "../core/errors.ts";
 import { planFindings, refusalToApply, schemaIncompleteError, unknownMigrationsWarning } from "../core/findings.ts";
-import { tablesCreatedBy } from "../core/expected-tables.ts";
+import { tablesCreatedBy, tablesTouchedBy } from "../core/expected-tables.ts";
 import { missingTables } from "../db/tables.ts";
 import type { Migration } from "../core/migration-set.ts";
 import { type AppliedRow, type Plan, planMigrations, rowsUpTo } from "../core/plan.ts";
 import { type Queryable } from "../db/connection.ts";
 import { waitForDatabase } from "../db/wait.ts";
 import { missingCreateGrant, probeCreateGrant } from "../db/session.ts";
-import { type TrackingState, readTracking } from "../db/tracking.ts";
+import { TRACKING_TABLE, type TrackingState, readTracking } from "../db/tracking.ts";
 import type { LogFields, Logger } from "../log.ts";
 import type { MigratorOptions, ReadState, StartedRead } from "./options.ts";
 
@@ -94,6 +94,8 @@ export function assertConsistent(plan: Plan, onUnknown: "warn" | "fail", log: Lo
 /** Which tables the given migrations leave behind do not exist, each with the file that creates it. */
 export async function missingTablesOf(options: Pick<MigratorOptions, "sql">, migrations: readonly Migration[]): Promise<Map<string, string>> {
   const created = tablesCreatedBy(migrations);
+  // The runner creates its own table whatever migration 000 says: never a table the schema lacks.
+  for (const name of [TRACKING_TABLE, `public.${TRACKING_TABLE}`]) created.delete(name);
   if (created.size === 0) return new Map();
   const missing = await missingTables(options.sql, [...created.keys()]);
   return new Map(missing.map((table) => [table, created.get(table)?.fileName ?? "?"]));
@@ -107,7 +109,10 @@ export async function missingTablesOf(options: Pick<MigratorOptions, "sql">, mig
 export async function assertSchemaPresent(options: Pick<MigratorOptions, "sql">, plan: Plan): Promise<void> {
   const applied = plan.entries.flatMap((entry) => (entry.migration && (entry.state === "applied" || entry.state === "changed") ? [entry.migration] : []));
   const missing = await missingTablesOf(options, applied);
-  if (missing.size > 0) throw schemaIncompleteError(missing);
+  if (missing.size === 0) return;
+  // Rebuilding a table means running again what created it and every later change to it.
+  const toRerun = applied.filter((migration) => [...tablesTouchedBy(migration)].some((table) => missing.has(table))).map((migration) => migration.version);
+  throw schemaIncompleteError(missing, toRerun);
 }
 
 /** plan refuses, as up would, when the role may not create what the pending migrations create. */

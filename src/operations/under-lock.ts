@@ -116,15 +116,25 @@ async function readUnderLock(options: MigratorOptions, session: MigrationSession
 
 /** Gives rows recorded under a former identity the renumbered file's own version, and reads the result. */
 async function moveFormerRows(options: MigratorOptions, session: MigrationSession, plan: Plan): Promise<Plan> {
-  const ownRows = new Set(plan.entries.flatMap((entry) => (entry.row && entry.migration && versionKey(entry.row.version) === entry.key ? [entry.key] : [])));
-  const moves = plan.formerRows.map(({ migration, row }) => {
-    const drop = ownRows.has(migration.key);
-    ownRows.add(migration.key);
-    return { fromVersion: row.version, fromName: row.name, migration, drop };
+  const entryOf = new Map(plan.entries.flatMap((entry) => (entry.migration ? [[entry.migration, entry] as const] : [])));
+  // Which files have a row under their own number that is really theirs (not one recorded for another file).
+  const ownRow = new Set(
+    plan.entries.flatMap((entry) => (entry.row && entry.migration && entry.state !== "mismatched" && versionKey(entry.row.version) === entry.key ? [entry.key] : [])),
+  );
+  const moves = plan.formerRows.flatMap(({ migration, row }) => {
+    const sameNumber = versionKey(row.version) === migration.key;
+    // A renamed file that kept its number: the row stays, under the new name.
+    if (sameNumber) return [{ fromVersion: row.version, fromName: row.name, migration, drop: false }];
+    // A row under the file's own number that records another file: leave both alone (up refuses until it is sorted out).
+    if (entryOf.get(migration)?.state === "mismatched") return [];
+    const drop = ownRow.has(migration.key);
+    ownRow.add(migration.key);
+    return [{ fromVersion: row.version, fromName: row.name, migration, drop }];
   });
+  if (moves.length === 0) return plan;
   await inMigrationTransaction(session, () => moveTrackingRows(session.db, moves));
   for (const move of moves) {
-    options.log.info(`the row of ${move.fromVersion} (${move.fromName ?? "no name"}) is ${move.migration.fileName}'s (formerly:); ${move.drop ? "dropped, as it has a row of its own" : `recorded as ${move.migration.version} now`}`, {
+    options.log.info(`the row of ${move.fromVersion} (${move.fromName ?? "no name"}) is ${move.migration.fileName}'s (formerly:); ${move.drop ? "dropped, as it has a row of its own" : `recorded as ${move.migration.version}_${move.migration.name} now`}`, {
       event: "row_renumbered",
       from: move.fromVersion,
       to: move.migration.version,

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MigrateError } from "../../src/core/errors.ts";
-import { baselineTo, forgetMigration, markApplied, readPlan } from "../../src/migrator.ts";
+import { baselineTo, forgetMigration, markApplied, migrateDown, readPlan } from "../../src/migrator.ts";
 import { MIGRATION_LOCK_KEY } from "../../src/db/lock.ts";
 import { runBinary } from "../support/cli.ts";
 import { type TestDatabase, freshDatabases, tablesOf } from "../support/database.ts";
@@ -267,5 +267,97 @@ describe("adopting a legacy table while the application reads it (12.9)", () => 
     }
     const columns = await db.sql`select column_name from information_schema.columns where table_name = 'schema_migrations'`;
     expect(columns).toHaveLength(3);
+  });
+});
+
+describe("what the attack on adoption found", () => {
+  test("a file renamed in place (formerly: with its own version) keeps its row and is never applied again", async () => {
+    await db.sql.unsafe(`create table schema_migrations (version varchar(10) primary key, name varchar(255) not null, applied_at timestamptz not null default now());
+      insert into schema_migrations (version, name) values ('001', 'a'), ('002', 'old_b'); create table a (id int); insert into a values (2); create table b (id int);`);
+    const migrations = migrationsFrom({
+      "001_a.sql": "create table a (id int);",
+      "002_b.sql": "-- migrate:up formerly:002_old_b\ncreate table if not exists b (id int); insert into a values (2);\n",
+      "003_c.sql": "create table c (id int);",
+    });
+    const result = await up(db.url, migrations);
+    expect(result.applied.map((applied) => applied.version)).toEqual(["003"]);
+    expect(await db.sql`select * from a`).toHaveLength(1);
+    const [row] = await db.sql<{ name: string }[]>`select name from schema_migrations where version = '002'`;
+    expect(row?.name).toBe("b");
+  });
+
+  test("forget touches only the row it names, not a former identity's row of another file", async () => {
+    await db.sql.unsafe(`create table schema_migrations (version varchar(10) primary key, name varchar(255) not null, applied_at timestamptz not null default now());
+      insert into schema_migrations (version, name) values ('001', 'a'), ('040', 'single_task'), ('041', 'bogus'); create table a (id int); create table st (id int);`);
+    const migrations = migrationsFrom({
+      "001_a.sql": "create table a (id int);",
+      "040_user_names.sql": "create table if not exists un (id int);",
+      "041_single_task.sql": "-- migrate:up formerly:040_single_task\ncreate table if not exists st (id int);\n",
+    });
+    await withOptions(db.url, migrations, (options) => forgetMigration(options, "041", agree));
+    const rows = await db.sql<{ version: string; name: string }[]>`select version, name from schema_migrations order by version`;
+    expect(rows.map((row) => `${row.version}_${row.name}`)).toEqual(["001_a", "040_single_task"]);
+  });
+
+  test("quoted, dotted and public.-qualified table names that exist are not reported missing", async () => {
+    const migrations = migrationsFrom({
+      "001_a.sql": 'create table "Users" (id int); create schema app; create table app.things (id int); create table "Weird.Name" (id int); create table public.qualified (id int);',
+      "002_b.sql": "drop table qualified;",
+    });
+    await up(db.url, migrations);
+    const again = await up(db.url, migrations);
+    expect(again.applied).toEqual([]);
+  });
+
+  test("an int version column (a hand-made table) is read and rolled back without a cast error", async () => {
+    await db.sql.unsafe(`create table schema_migrations (version int primary key, name text not null, applied_at timestamptz not null default now());
+      insert into schema_migrations (version, name) values (1, 'a'); create table a (id int);`);
+    const sql = runnerClient(db.url);
+    try {
+      const { plan } = await readPlan(sql, threeTables());
+      expect(plan.entries.map((entry) => [entry.version, entry.state])).toEqual([
+        ["001", "applied"],
+        ["002", "pending"],
+        ["003", "pending"],
+      ]);
+    } finally {
+      await sql.end();
+    }
+    const down = await withOptions(db.url, threeTables().slice(0, 1), (options) => migrateDown(options, { kind: "steps", steps: 1 }, agree));
+    expect(down.reverted.map((reverted) => reverted.version)).toEqual(["001"]);
+    expect(await tablesOf(db.sql)).not.toContain("a");
+  });
+
+  test("a (version, name) table is adopted; adopted rows get no invented applied_by; a row that is not a number is never the latest and can be forgotten", async () => {
+    await db.sql.unsafe(`create table schema_migrations (version varchar(20) primary key, name text not null);
+      insert into schema_migrations values ('001', 'a'), ('TEMPLATE', 'TEMPLATE'); create table a (id int);`);
+    const result = await up(db.url, threeTables());
+    expect(result.applied.map((applied) => applied.version)).toEqual(["002", "003"]);
+    expect(result.plan.latestApplied).toBe("003");
+    const [adopted] = await db.sql<{ applied_by: string | null }[]>`select applied_by from schema_migrations where version = '001'`;
+    expect(adopted?.applied_by).toBeNull();
+    await withOptions(db.url, threeTables(), (options) => forgetMigration(options, "TEMPLATE", agree));
+    expect(await db.sql`select 1 from schema_migrations where version = 'TEMPLATE'`).toHaveLength(0);
+  });
+
+  test("a hand-made schema without a tracking table can be baselined: the runner's own table is not a missing one", async () => {
+    const migrations = migrationsFrom({
+      "000_create_migrations_table.sql": "create table if not exists schema_migrations (version varchar(255) primary key, name varchar(255) not null, applied_at timestamptz not null default now());",
+      "001_a.sql": "create table a (id int);",
+    });
+    await db.sql`create table a (id int)`;
+    const marked = await withOptions(db.url, migrations, (options) => baselineTo(options, "001"));
+    expect(marked.map((migration) => migration.version)).toEqual(["000", "001"]);
+  });
+
+  test("golang-migrate's version beyond every file keeps no invented name, so a later file with that number matches it", async () => {
+    await db.sql.unsafe(`create table schema_migrations (version bigint not null primary key, dirty boolean not null); insert into schema_migrations values (99, false); create table a (id int);`);
+    await up(db.url, migrationsFrom({ "001_a.sql": "create table if not exists a (id int);" }));
+    const later = await up(db.url, migrationsFrom({ "001_a.sql": "create table if not exists a (id int);", "099_z.sql": "select 1;" }));
+    expect(later.applied).toEqual([]);
+    expect(later.plan.entries.map((entry) => [entry.version, entry.state])).toEqual([
+      ["001", "applied"],
+      ["099", "applied"],
+    ]);
   });
 });

@@ -160,3 +160,20 @@ describe("buildMigrationSet", () => {
     expect(a?.checksum).not.toBe(b?.checksum ?? "");
   });
 });
+
+describe("formerly: conflicts", () => {
+  test("a former identity that another file has now, or that two files claim, is refused when the set is built", () => {
+    const taken = () =>
+      buildMigrationSet([
+        { fileName: "040_user_names.sql", text: "select 1;" },
+        { fileName: "041_single_task.sql", text: "-- migrate:up formerly:040_user_names\nselect 1;\n" },
+      ]);
+    expect(taken).toThrow(/041_single_task.sql says it was formerly 040_user_names, but 040_user_names.sql is that migration now/);
+    const twice = () =>
+      buildMigrationSet([
+        { fileName: "041_a.sql", text: "-- migrate:up formerly:040_old\nselect 1;\n" },
+        { fileName: "042_b.sql", text: "-- migrate:up formerly:040_old\nselect 1;\n" },
+      ]);
+    expect(twice).toThrow(/both say they were formerly 040_old/);
+  });
+});

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { buildMigrationSet, type Migration } from "../../src/core/migration-set.ts";
-import { type AppliedRow, comparableName, planMigrations, rowsUpTo } from "../../src/core/plan.ts";
+import { comparableName } from "../../src/core/migration-name.ts";
+import { type AppliedRow, planMigrations, rowsUpTo } from "../../src/core/plan.ts";
 
 function migrations(...fileNames: string[]): Migration[] {
   return buildMigrationSet(fileNames.map((fileName) => ({ fileName, text: `-- ${fileName}\nselect 1;\n` })));

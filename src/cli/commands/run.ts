@@ -58,7 +58,12 @@ export default defineCommand({
           reportError(error, context.log);
           // Unreachable is not "behind": nothing is known of the schema then, and the warning must not guess.
           const unreachable = isMigrateError(error) && error.exitCode === ExitCode.databaseUnreachable;
-          const state = unreachable ? "THE DATABASE COULD NOT BE REACHED, SO ITS SCHEMA IS UNKNOWN" : "THE DATABASE SCHEMA IS BEHIND THIS BUILD";
+          const refused = isMigrateError(error) && error.exitCode === ExitCode.refused;
+          const state = unreachable
+            ? "THE DATABASE COULD NOT BE REACHED, SO ITS SCHEMA IS UNKNOWN"
+            : refused
+              ? `THE DATABASE DOES NOT MATCH THIS BUILD (${error.code})`
+              : "THE DATABASE SCHEMA IS BEHIND THIS BUILD";
           context.log.warn(`STARTING ${command[0]} ANYWAY (--on-error start): ${state} (expects ${options.migrations.at(-1)?.version ?? "none"})`, {
             event: unreachable ? "schema_unknown" : "schema_behind",
             expected_latest: options.migrations.at(-1)?.version ?? null,
