@@ -63,7 +63,8 @@ describe("PgBouncer that reaches PostgreSQL over a Unix socket (inet_server_port
         Array.from({ length: 16 }, () => runBinary(["run", "--lock-wait", "60", "--", "true"], { env: { DATABASE_URL: url }, timeoutMs: 90_000 })),
       );
       expect(results.map((result) => result.code)).toEqual(Array(16).fill(0));
-      expect(results[0]?.stderr).toContain("a connection pooler");
+      // A runner that starts after the others applied everything has nothing to lock, so it never probes the pooler.
+      expect(results.some((result) => result.stderr.includes("a connection pooler"))).toBe(true);
       const crowd = client(server.url.replace(/\/postgres$/, "/crowd"));
       try {
         const [rows] = await crowd`select count(*)::int as n, count(distinct version)::int as d from schema_migrations`;

@@ -237,7 +237,8 @@ describe("behind PgBouncer in transaction pooling mode", () => {
       url.searchParams.set("sslmode", "disable");
       const results = await Promise.all(Array.from({ length: 4 }, () => runBinary(["up"], { env: { DATABASE_URL: url.toString() } })));
       expect(results.map((result) => result.code)).toEqual([0, 0, 0, 0]);
-      expect(results[0]?.stderr).toContain("a connection pooler (PgBouncer?) is in between");
+      // A runner that starts after the others applied everything has nothing to lock, so it never probes the pooler.
+      expect(results.some((result) => result.stderr.includes("a connection pooler (PgBouncer?) is in between"))).toBe(true);
       const [rows] = await db.sql`select count(*)::int as n from schema_migrations`;
       expect(rows?.n).toBe(8);
       const appliedCount = results.reduce((sum, result) => sum + (result.stderr.match(/applied \d{3}_/g)?.length ?? 0), 0);
