@@ -25,6 +25,7 @@ const subCommands = {
   create: load(() => import("./commands/create.ts")),
   import: load(() => import("./commands/import.ts")),
   version: load(() => import("./commands/version.ts")),
+  dump: load(() => import("./commands/dump.ts")),
 } satisfies Record<string, () => Promise<CommandDef<ArgsDef>>>;
 
 export const rootCommand = defineCommand({
