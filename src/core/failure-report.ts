@@ -111,6 +111,8 @@ export interface FailureFacts {
   readonly invalidIndexes?: readonly string[];
   /** Secrets to cut out before any text is shortened (a cut through a password would show part of it). */
   readonly secrets?: readonly string[];
+  /** The migration's version, when the failed step applied it (up): what a fix may name. */
+  readonly version?: string;
 }
 
 /** The place in a file, as compilers show it: file:line:column, the line, a caret under the column. */
@@ -123,6 +125,9 @@ export function pointAt(fileName: string, position: SourcePosition, secrets: rea
     `  ${" ".repeat(gutter)} | ${" ".repeat(Math.max(excerpt.column - 1, 0))}^`,
   ];
 }
+
+/** duplicate_table, duplicate_column, duplicate_object, duplicate_schema, duplicate_function, duplicate_database. */
+const ALREADY_EXISTS = new Set(["42P07", "42701", "42710", "42P06", "42723", "42P04"]);
 
 /** The report of a failed step: file, line and column, the failing line, and the server's message, code, detail and hint. */
 export function migrationFailure(error: unknown, facts: FailureFacts): MigrateError {
@@ -154,7 +159,9 @@ export function migrationFailure(error: unknown, facts: FailureFacts): MigrateEr
       ? ` It waited longer than lock_timeout for a table lock held by ${blockers.length > 0 ? describeBlockers(blockers) : "other sessions (see pg_locks and pg_stat_activity)"}; retry when the application is quieter, raise --lock-timeout, or use --lock-retries.`
       : invalid.length > 0
         ? ` Drop the INVALID index${invalid.length > 1 ? "es" : ""} listed below, fix the file, and run st44-migrate up again.`
-        : " Fix the SQL in the file and run st44-migrate up again.";
+        : facts.version !== undefined && ALREADY_EXISTS.has(server.code ?? "")
+          ? ` What it creates exists already. If the database has this migration's changes (it ran once without being recorded, as legacy runners left it), record it without running it: st44-migrate mark-applied ${facts.version}; otherwise make the file safe to repeat (IF NOT EXISTS) and run st44-migrate up again.`
+          : " Fix the SQL in the file and run st44-migrate up again.";
   return new MigrateError("MIGRATION_FAILED", `Migration ${source.fileName} failed${at}: ${clipText(server.message ?? String(error), undefined, secrets)}${sqlstate}. ${outcome.step}${progressText}${fix}`, {
     details,
     cause: error,

@@ -52,6 +52,7 @@ export async function applyStatementByStatement(session: MigrationSession, migra
         connectionLost,
         invalidIndexes: left,
         secrets: registeredSecrets(),
+        version: migration.version,
       });
     }
   }

@@ -205,6 +205,7 @@ async function applyInTransaction(session: MigrationSession, migration: Migratio
       progress,
       connectionLost,
       secrets: registeredSecrets(),
+      version: migration.version,
       blockers,
     });
   }

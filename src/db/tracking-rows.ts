@@ -125,7 +125,14 @@ export async function forgetRow(db: Queryable, row: RowIdentity): Promise<boolea
 }
 
 /** Rows for migrations recorded as applied without running them (baseline, mark-applied), each with a history entry. */
-export async function recordUnrunRows(db: Queryable, migrations: readonly Migration[], runner: string, action: "baseline" | "mark-applied"): Promise<Migration[]> {
+export async function recordUnrunRows(
+  db: Queryable,
+  migrations: readonly Migration[],
+  runner: string,
+  action: "baseline" | "mark-applied",
+  /** Recorded although tables the migrations create were missing (--force): the history says so. */
+  forced = false,
+): Promise<Migration[]> {
   const recorded: Migration[] = [];
   for (const migration of migrations) {
     // Behind a pooler another runner may have applied it after this one planned: under the
@@ -136,7 +143,7 @@ export async function recordUnrunRows(db: Queryable, migrations: readonly Migrat
         where not exists (select 1 from ${TRACKING_TABLE} where ${VERSION_KEY_SQL} = $7)
        returning 1`,
       // jsonb parameters take objects: postgres.js serialises by the type the server infers.
-      [migration.version, migration.name, migration.checksum, runner, migration.down, { action, runner } as never, migration.key],
+      [migration.version, migration.name, migration.checksum, runner, migration.down, { action, runner, ...(forced ? { forced: true } : {}) } as never, migration.key],
     );
     if (rows.length > 0) recorded.push(migration);
   }

@@ -27,9 +27,9 @@ export interface RecordingChecks {
  * exist (unless forced and confirmed): that would make up say "nothing to
  * do" and start the application on a schema without them.
  */
-export async function assertTablesExist(options: MigratorOptions, migrations: readonly Migration[], command: string, checks: RecordingChecks): Promise<void> {
+export async function assertTablesExist(options: MigratorOptions, migrations: readonly Migration[], command: string, checks: RecordingChecks): Promise<{ forced: boolean }> {
   const missing = await missingTablesOf(options, migrations);
-  if (missing.size === 0) return;
+  if (missing.size === 0) return { forced: false };
   const list = [...missing].map(([table, fileName]) => `${printable(table)} (created by ${fileName})`).join(", ");
   if (!checks.force) {
     throw new MigrateError(
@@ -38,6 +38,7 @@ export async function assertTablesExist(options: MigratorOptions, migrations: re
     );
   }
   await checks.confirm?.(`${command}: these tables do not exist: ${list}. Record the migrations as applied anyway?`);
+  return { forced: true };
 }
 
 /** `baseline --to VERSION`: records migrations up to VERSION as applied without running them. */
@@ -53,7 +54,7 @@ export async function baselineTo(options: MigratorOptions, version: string, chec
   const first = await waitAndReadPlan(options);
   const toMark = (pending: readonly Migration[]) => pending.filter((migration) => compareVersions(migration.version, version) <= 0);
   // Asked before the lock: a prompt must not hold up the deploys of others.
-  await assertTablesExist(options, toMark(first.plan.pending), "baseline", checks);
+  const { forced } = await assertTablesExist(options, toMark(first.plan.pending), "baseline", checks);
   return underMigrationLock(
     options,
     async ({ session, plan }) => {
@@ -64,7 +65,7 @@ export async function baselineTo(options: MigratorOptions, version: string, chec
           `schema_migrations already has migrations beyond ${version}: ${beyond.map((entry) => entry.version).join(", ")}. A baseline only marks a database whose schema was created by hand and that the runner has not migrated past that point. Nothing was recorded; check st44-migrate status.`,
         );
       }
-      const marked = await inMigrationTransaction(session, () => recordUnrunRows(session.db, toMark(plan.pending), session.runner, "baseline"));
+      const marked = await inMigrationTransaction(session, () => recordUnrunRows(session.db, toMark(plan.pending), session.runner, "baseline", forced));
       for (const migration of marked) {
         options.log.success(`baselined ${migration.fileName} (recorded as applied, not run)`, { event: "migration_baselined", version: migration.version });
       }

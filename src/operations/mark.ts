@@ -46,14 +46,14 @@ function pendingMigration(entries: readonly PlanEntry[], version: string): Migra
 export async function markApplied(options: MigratorOptions, version: string, confirm: Confirm, checks: RecordingChecks = {}): Promise<Migration> {
   const first = await waitAndReadPlan(options);
   const chosen = pendingMigration(first.plan.entries, version);
-  await assertTablesExist(options, [chosen], "mark-applied", checks);
+  const { forced } = await assertTablesExist(options, [chosen], "mark-applied", checks);
   await confirm(`Record ${chosen.fileName} as applied WITHOUT running it? Up will then never run it on this database.`);
   return underMigrationLock(
     options,
     async ({ session, plan }) => {
       // Another runner may have applied it while we asked.
       const migration = pendingMigration(plan.entries, version);
-      await inMigrationTransaction(session, () => recordUnrunRows(session.db, [migration], session.runner, "mark-applied"));
+      await inMigrationTransaction(session, () => recordUnrunRows(session.db, [migration], session.runner, "mark-applied", forced));
       options.log.success(`marked ${migration.fileName} as applied (recorded, not run)`, { event: "migration_marked_applied", version: migration.version });
       return migration;
     },

@@ -310,6 +310,8 @@ describe("docs/deployment.md: each database the old script left, adopted as the 
     expect(failed.stdout).not.toContain("STARTED");
     expect(failed.stderr).toContain("[MIGRATION_FAILED] Migration 040_add_user_name_fields.sql failed");
     expect(failed.stderr).toContain('column "first_name" of relation "users" already exists');
+    // The message itself says what the page says: record it without running it.
+    expect(failed.stderr).toContain("st44-migrate mark-applied 040");
     // docs/deployment.md's table: mark-applied 040 --yes.
     await runBlock(block.filter((line) => line.includes("mark-applied")), appBin, { DATABASE_URL: database.url });
     const started = await start(database);

@@ -196,6 +196,8 @@ describe("baseline", () => {
     const marked = await withOptions(db.url, threeTables(), (options) => baselineTo(options, "002", { force: true, confirm: async (question) => void asked.push(question) }));
     expect(marked.map((migration) => migration.version)).toEqual(["001", "002"]);
     expect(asked).toHaveLength(1);
+    const [row] = await db.sql<{ history: { action: string; forced?: boolean }[] }[]>`select history from schema_migrations where version = '001'`;
+    expect(row?.history[0]).toMatchObject({ action: "baseline", forced: true });
   });
 });
 

@@ -35,3 +35,13 @@ describe("migrationFailure", () => {
     expect(migrationFailure(original, { ...base, position: null })).toBe(original);
   });
 });
+
+describe("a migration whose objects exist already", () => {
+  test("says mark-applied when the failed step applied a migration, and not on other steps", () => {
+    const up = migrationFailure({ message: 'column "first_name" of relation "users" already exists', code: "42701" }, { ...base, position: null, version: "040" });
+    expect(up.message).toContain("st44-migrate mark-applied 040");
+    const down = migrationFailure({ message: "already exists", code: "42P07" }, { ...base, position: null, outcome: outcomes.rollbackStepUndone() });
+    expect(down.message).not.toContain("mark-applied");
+    expect(down.message).toContain("Fix the SQL in the file");
+  });
+});
