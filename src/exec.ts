@@ -99,11 +99,14 @@ export function rawExecInputs(argv: readonly string[], env: readonly string[]): 
   const dash = cmdline?.findIndex((bytes) => bytes.length === 2 && bytes[0] === 0x2d && bytes[1] === 0x2d) ?? -1;
   const rawArgv = cmdline && dash !== -1 ? cmdline.slice(dash + 1) : null;
   const rawEnv = procEntries("/proc/self/environ");
-  const sortedEnv = [...env].sort();
-  const envMatches = rawEnv !== null && sameText([...rawEnv].sort((a, b) => (lossy.decode(a) < lossy.decode(b) ? -1 : 1)), sortedEnv);
+  // The runtime may list the environment in another order: compare both sorted by their decoded text, decoded once.
+  const byText = <T extends { text: string }>(entries: T[]): T[] => entries.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+  const decodedRaw = byText((rawEnv ?? []).map((bytes) => ({ bytes, text: lossy.decode(bytes) })));
+  const runtime = byText(env.map((text) => ({ text })));
+  const envMatches = rawEnv !== null && decodedRaw.length === runtime.length && decodedRaw.every((entry, index) => entry.text === runtime[index]?.text);
   return {
     argv: rawArgv !== null && sameText(rawArgv, argv) ? rawArgv : argv,
-    env: envMatches && rawEnv !== null ? rawEnv : env,
+    env: envMatches ? decodedRaw.map((entry) => entry.bytes) : env,
   };
 }
 

@@ -68,7 +68,8 @@ export async function startThrowawayPostgres(EmbeddedPostgres: EmbeddedPostgresC
   };
 }
 
-function freePort(): Promise<number> {
+/** A free TCP port on loopback, chosen by the kernel. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

