@@ -2,20 +2,14 @@ import { type FailureOutcome, outcomes } from "../core/failure-report.ts";
 import type { Migration } from "../core/migration-set.ts";
 import { versionKey } from "../core/version.ts";
 import type { MigrationSession } from "./session.ts";
+import { withinMs } from "./deadline.ts";
 import { readTracking } from "./tracking.ts";
 
 /** How long to try to find out, on a new connection, what became of a migration whose connection broke. */
 export const OUTCOME_CHECK_MS = 5_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error("timed out")), Math.max(ms, 1));
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+const timedOut = () => new Error("timed out");
 
 /**
  * The old backend may still be running the query (the connection broke on
@@ -42,11 +36,11 @@ export async function settleLostOutcome(session: MigrationSession, migration: Mi
   const deadline = Date.now() + OUTCOME_CHECK_MS;
   while (Date.now() < deadline) {
     try {
-      if (!(await within(endOldBackend(session, backendPid), deadline - Date.now()))) {
+      if (!(await withinMs(endOldBackend(session, backendPid), deadline - Date.now(), timedOut))) {
         await sleep(100);
         continue;
       }
-      const tracking = await within(readTracking(session.pool), deadline - Date.now());
+      const tracking = await withinMs(readTracking(session.pool), deadline - Date.now(), timedOut);
       const row = tracking.rows.find((candidate) => versionKey(candidate.version) === migration.key);
       return row && row.checksum === migration.checksum ? outcomes.appliedDespiteLoss(migration.fileName) : outcomes.notAppliedAfterLoss(migration.fileName);
     } catch {

@@ -2,6 +2,7 @@ import type { ConnectionConfig } from "../config.ts";
 import { MigrateError } from "../core/errors.ts";
 import type { Logger } from "../log.ts";
 import { connectionError, isQueryError, isTransient } from "./connection-failures.ts";
+import { withinMs } from "./deadline.ts";
 
 /** `--wait 0` is one try of at most this long: long enough for a TLS login over a slow link. */
 export const SINGLE_TRY_MS = 5000;
@@ -20,21 +21,8 @@ export function tryBoundMs(waitMs: number, remainingMs: number): number {
  * per client (and a server that accepts and then never answers the login
  * leaves the query waiting), so only a timer here keeps the deadline.
  */
-async function boundedTry<T>(connect: () => Promise<T>, boundMs: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const attempt = connect();
-  // Once cut off, its late failure (or success) is nobody's concern.
-  attempt.catch(() => {});
-  const cutOff = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(Object.assign(new Error(`no answer within ${(boundMs / 1000).toFixed(1)} s`), { code: "CONNECT_TIMEOUT" }));
-    }, boundMs);
-  });
-  try {
-    return await Promise.race([attempt, cutOff]);
-  } finally {
-    clearTimeout(timer);
-  }
+function boundedTry<T>(connect: () => Promise<T>, boundMs: number): Promise<T> {
+  return withinMs(connect(), boundMs, () => Object.assign(new Error(`no answer within ${(boundMs / 1000).toFixed(1)} s`), { code: "CONNECT_TIMEOUT" }));
 }
 
 /**
