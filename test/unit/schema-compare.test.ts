@@ -1,0 +1,109 @@
+/** Drift: the expected snapshot's text against the live one's, without a database. */
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { compareSnapshots, isReadableFormat, noDrift, parseSnapshotText, snapshotEntries, topLevelParts } from "../../src/core/schema/compare.ts";
+import { buildSnapshot } from "../../src/core/schema/model.ts";
+import { SNAPSHOT_TEXT_HEADER } from "../../src/core/schema/render.ts";
+
+const seedSnapshot = readFileSync(join(import.meta.dir, "../../migrations/schema.snapshot"), "utf8");
+const text = (...lines: string[]) => [...SNAPSHOT_TEXT_HEADER, "", ...lines, ""].join("\n");
+const lines = (expected: string, actual: string) => {
+  const drift = compareSnapshots(parseSnapshotText(expected), parseSnapshotText(actual));
+  return { missing: drift.missing.map((d) => d.line), changed: drift.changed.map((d) => d.line), extra: drift.extra.map((d) => d.line) };
+};
+const replaceLine = (from: string, to: string | null) => {
+  expect(seedSnapshot).toContain(`${from}\n`);
+  return seedSnapshot.replace(`${from}\n`, to === null ? "" : `${to}\n`);
+};
+
+describe("parseSnapshotText", () => {
+  test("reads the committed snapshot: its format, every table's members under it", () => {
+    const parsed = parseSnapshotText(seedSnapshot);
+    expect(isReadableFormat(parsed)).toBe(true);
+    const email = parsed.entries.find((entry) => entry.kind === "column" && entry.table === "public.users" && entry.name === "email");
+    expect(email?.parts[0]).toBe("character varying(255)");
+    expect(email?.parts).toContain("not null");
+    expect(parsed.entries.filter((entry) => entry.table === undefined).map((entry) => entry.kind)).toContain("function");
+  });
+
+  test("reads back exactly what the renderer writes, for every object", () => {
+    const snapshot = buildSnapshot([
+      { kind: "table", name: "public.t", properties: {} },
+      { kind: "column", table: "public.t", name: '"odd: name"', properties: { type: "text", not_null: true, default: "'a, b'::text" } },
+      { kind: "materialized view", name: "public.m", properties: { definition: "SELECT 1 AS one" } },
+      { kind: "index", table: "public.m", name: "m_idx", properties: { definition: "btree (one)", valid: true } },
+      { kind: "enum", name: "public.mood", properties: { values: ["sad", "o'k"] } },
+    ]);
+    const parsed = snapshotEntries(snapshot);
+    expect(parsed.entries.map((entry) => [entry.kind, entry.table ?? null, entry.name])).toEqual([
+      ["enum", null, "public.mood"],
+      ["table", null, "public.t"],
+      ["column", "public.t", '"odd: name"'],
+      ["materialized view", null, "public.m"],
+      ["index", "public.m", "m_idx"],
+    ]);
+    expect(parsed.entries[2]?.parts).toEqual(["text", "not null", "default 'a, b'::text"]);
+    expect(parsed.entries[0]?.parts).toEqual(["'sad'", "'o''k'"]);
+  });
+
+  test("a line that is not an object, or a member before any table, is refused with its line number", () => {
+    expect(() => parseSnapshotText("bogus thing\n")).toThrow("line 1");
+    expect(() => parseSnapshotText("-- header\n  column x: int\n")).toThrow("line 2");
+  });
+
+  test("a snapshot of another format is recognised, so it can be reported rather than misjudged", () => {
+    expect(isReadableFormat(parseSnapshotText("-- Schema snapshot (st44-migrate dump, format 99): future\n"))).toBe(false);
+    expect(isReadableFormat(parseSnapshotText("table public.t\n"))).toBe(false);
+  });
+});
+
+describe("topLevelParts", () => {
+  test("splits at top-level commas only", () => {
+    expect(topLevelParts("UNIQUE (a, b), INVALID")).toEqual(["UNIQUE (a, b)", "INVALID"]);
+    expect(topLevelParts(`returns TABLE(a integer, b text), language sql, set search_path=a, b`)).toEqual(["returns TABLE(a integer, b text)", "language sql", "set search_path=a", "b"]);
+    expect(topLevelParts(`default '(', not null`)).toEqual(["default '('", "not null"]);
+  });
+});
+
+describe("compareSnapshots", () => {
+  test("the same text: no drift", () => {
+    const parsed = parseSnapshotText(seedSnapshot);
+    expect(noDrift(compareSnapshots(parsed, parsed))).toBe(true);
+  });
+
+  test("a dropped column is missing, a retyped one changed, with the old and new type", () => {
+    const dropped = replaceLine("  column birth_year: integer", null);
+    expect(lines(seedSnapshot, dropped)).toEqual({ missing: ["missing column children.birth_year"], changed: [], extra: [] });
+    const retyped = replaceLine("  column birth_year: integer", "  column birth_year: bigint");
+    expect(lines(seedSnapshot, retyped).changed).toEqual(["changed column children.birth_year: integer → bigint"]);
+  });
+
+  test("a lost NOT NULL or a new default says which", () => {
+    const nullable = replaceLine("  column household_id: uuid, not null", "  column household_id: uuid");
+    expect(lines(seedSnapshot, nullable).changed[0]).toBe("changed column children.household_id: lost not null");
+    const defaulted = replaceLine("  column birth_year: integer", "  column birth_year: integer, default 2000");
+    expect(lines(seedSnapshot, defaulted).changed).toEqual(["changed column children.birth_year: gained default 2000"]);
+  });
+
+  test("a replaced function body is `body differs`, not two hashes", () => {
+    const expected = text("function public.f(): returns trigger, language plpgsql, volatile, body sha256 aaaa");
+    const actual = text("function public.f(): returns trigger, language plpgsql, volatile, body sha256 bbbb");
+    expect(lines(expected, actual).changed).toEqual(["changed function f(): body differs"]);
+  });
+
+  test("an index the server left invalid is `invalid index`; a missing table is one line, not one per member", () => {
+    const expected = text("table public.t", "  column id: integer", "  index t_idx: btree (id)", "", "table public.u", "  column id: integer");
+    const actual = text("table public.t", "  column id: integer", "  index t_idx: btree (id), INVALID");
+    expect(lines(expected, actual)).toEqual({ missing: ["missing table u"], changed: ["invalid index t.t_idx"], extra: [] });
+  });
+
+  test("objects only in the live schema are extra; an extra table is one line", () => {
+    const actual = text("table public.t", "  column id: integer", "  index t_x: btree (id), INVALID", "", "table audit.log", "  column at: timestamp");
+    expect(lines(text("table public.t", "  column id: integer"), actual).extra).toEqual(["extra index t.t_x: invalid", "extra table audit.log"]);
+  });
+
+  test("comments do not count as drift", () => {
+    expect(lines(text("table public.t: comment 'x'"), text("table public.t"))).toEqual({ missing: [], changed: [], extra: [] });
+  });
+});
