@@ -21,6 +21,8 @@ import {
   REPOSITORY_MIGRATIONS,
   type MigrationsFolder,
   generateEmbeddedModule,
+  generateSchemaModule,
+  SCHEMA_MODULE,
   lintEmbedded,
   loadRepositoryMigrations,
   migrationsFolder,
@@ -145,7 +147,9 @@ if (import.meta.main) {
     }
     const generatedModule = join(root, "src/source/embedded-migrations.gen.ts");
     const repositoryModule = embeddedFolder === REPOSITORY_MIGRATIONS ? null : generateEmbeddedModule(await loadRepositoryMigrations());
+    const repositorySchemaModule = embeddedFolder === REPOSITORY_MIGRATIONS ? null : generateSchemaModule();
     writeFileSync(generatedModule, generateEmbeddedModule(migrations, embeddedFolder));
+    writeFileSync(SCHEMA_MODULE, generateSchemaModule(embeddedFolder));
     if (repositoryModule !== null) {
       console.error(`embedding ${migrations.length} migration(s) from ${embeddedFolder.given} (latest ${migrations.at(-1)?.version ?? "none"})`);
     }
@@ -154,6 +158,7 @@ if (import.meta.main) {
     } finally {
       // However the compile ends, the working tree keeps migrations/'s module (the committed one).
       if (repositoryModule !== null) writeFileSync(generatedModule, repositoryModule);
+      if (repositorySchemaModule !== null) writeFileSync(SCHEMA_MODULE, repositorySchemaModule);
     }
   });
 }

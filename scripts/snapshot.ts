@@ -16,7 +16,7 @@ import { readSchema } from "../src/db/schema/read.ts";
 import { createLogger } from "../src/log.ts";
 import { migrateUp } from "../src/migrator.ts";
 import { startEmbeddedPostgres } from "../test/support/embedded-postgres.ts";
-import { loadRepositoryMigrations, runBuildStep } from "./embed.ts";
+import { SCHEMA_MODULE, generateSchemaModule, loadRepositoryMigrations, runBuildStep, writeOrCheckModule } from "./embed.ts";
 
 const root = join(import.meta.dir, "..");
 export const SNAPSHOT_FILE = join(root, "migrations", "schema.snapshot");
@@ -68,6 +68,8 @@ if (import.meta.main) {
     } else {
       writeFileSync(SNAPSHOT_FILE, fresh);
       console.error(`wrote ${shown} (${migrations.length} migrations applied)`);
+      // The build embeds the snapshot: the committed module follows it, as embed --check will demand.
+      writeOrCheckModule(SCHEMA_MODULE, generateSchemaModule(), false);
     }
   });
 }

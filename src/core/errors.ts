@@ -38,6 +38,7 @@ export const errorCodes = {
   PARSE_SQL_BEFORE_UP: ExitCode.usage,
   PARSE_NOT_UTF8: ExitCode.usage,
   MIGRATION_FILE_TOO_LARGE: ExitCode.usage,
+  SNAPSHOT_INVALID: ExitCode.usage,
   STATEMENT_REFUSED: ExitCode.usage,
   FILE_NAME_INVALID: ExitCode.usage,
   DUPLICATE_VERSION: ExitCode.refused,

@@ -47,6 +47,24 @@ describe("bun run build", () => {
     }
   });
 
+  test("a damaged schema.snapshot fails the build with SNAPSHOT_INVALID (exit 2), naming the file and the line", async () => {
+    const dir = scratchRepository();
+    writeFileSync(join(dir, "migrations/schema.snapshot"), `${readFileSync(join(ROOT, "migrations/schema.snapshot"), "utf8")}tabel public.typo\n`);
+    const result = await build(dir, ["--target", "not-a-target"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error \[SNAPSHOT_INVALID\] migrations\/schema\.snapshot is not a schema snapshot: line \d+ does not start with a kind of object: "tabel public.typo"/m);
+  });
+
+  test("the build embeds migrations/schema.snapshot as it is, and embed --check sees a stale one", () => {
+    const dir = scratchRepository();
+    const embedded = readFileSync(join(dir, "src/source/embedded-schema.gen.ts"), "utf8");
+    expect(embedded).toContain(JSON.stringify(readFileSync(join(ROOT, "migrations/schema.snapshot"), "utf8")));
+    writeFileSync(join(dir, "migrations/schema.snapshot"), `${readFileSync(join(ROOT, "migrations/schema.snapshot"), "utf8")}\ntable public.later\n`);
+    const check = Bun.spawnSync([process.execPath, "scripts/embed.ts", "--check"], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+    expect(check.exitCode).toBe(1);
+    expect(check.stderr.toString()).toContain("src/source/embedded-schema.gen.ts is out of date with migrations/. Run `bun run embed`");
+  });
+
   test("--strict turns lint warnings into a failed build", async () => {
     const dir = scratchRepository();
     writeFileSync(join(dir, "migrations/017_no_down.sql"), "create table x (id int);\n");
@@ -92,6 +110,21 @@ describe("bun run build -- --migrations PATH (the folder a build embeds)", () =>
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^error \[SOURCE_UNREADABLE\] .*no\/such\/folder/m);
     expect(readFileSync(join(dir, "src/source/embedded-migrations.gen.ts"), "utf8")).toBe(before);
+  });
+
+  test("a folder's schema.snapshot is embedded for that build only; without one the build embeds none", async () => {
+    const dir = scratchRepository();
+    const committed = readFileSync(join(dir, "src/source/embedded-schema.gen.ts"), "utf8");
+    const app = mkdtempSync(join(tmpdir(), "st44-app-migrations-"));
+    cpSync(join(ROOT, "migrations/001_create_users_table.sql"), join(app, "001_create_users_table.sql"));
+    // A bogus target stops the build after the modules are generated, then the committed ones must be back.
+    const result = await build(dir, ["--migrations", app, "--target", "not-a-target"]);
+    expect(result.code).not.toBe(0);
+    expect(readFileSync(join(dir, "src/source/embedded-schema.gen.ts"), "utf8")).toBe(committed);
+    const { generateSchemaModule } = await import("../../scripts/embed.ts");
+    expect(generateSchemaModule({ given: "app", dir: app })).toContain("export const embeddedSchemaSnapshot: string | null = null;");
+    writeFileSync(join(app, "schema.snapshot"), "-- Schema snapshot (st44-migrate dump, format 1): x\n\ntable public.users\n");
+    expect(generateSchemaModule({ given: "app", dir: app })).toContain(JSON.stringify("-- Schema snapshot (st44-migrate dump, format 1): x\n\ntable public.users\n"));
   });
 
   test("embed refuses --migrations: the committed module is always migrations/'s", async () => {

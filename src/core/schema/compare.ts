@@ -1,3 +1,4 @@
+import { MigrateError } from "../errors.ts";
 import { SCHEMA_OBJECT_KINDS, SCHEMA_SNAPSHOT_FORMAT, type SchemaObjectKind, type SchemaSnapshot } from "./model.ts";
 import { renderSnapshotText } from "./render.ts";
 
@@ -217,6 +218,21 @@ export function compareSnapshots(expected: ParsedSnapshot, actual: ParsedSnapsho
 /** True when the snapshot's format is one this build reads; a newer one cannot be judged. */
 export function isReadableFormat(parsed: ParsedSnapshot): boolean {
   return parsed.format === SCHEMA_SNAPSHOT_FORMAT;
+}
+
+/** An expected schema's text, parsed, or SNAPSHOT_INVALID naming `origin` (a path, or "the embedded schema snapshot"). */
+export function readExpectedSnapshot(text: string, origin: string): ParsedSnapshot {
+  const regenerate = "Regenerate it rather than editing it: `npm run snapshot` in the st44-migrate repository, or `st44-migrate dump > schema.snapshot` against a database the migrations alone built.";
+  let parsed: ParsedSnapshot;
+  try {
+    parsed = parseSnapshotText(text);
+  } catch (error) {
+    throw new MigrateError("SNAPSHOT_INVALID", `${origin} is not a schema snapshot: ${(error as Error).message}. ${regenerate}`);
+  }
+  if (!isReadableFormat(parsed)) {
+    throw new MigrateError("SNAPSHOT_INVALID", `${origin} names snapshot format ${parsed.format ?? "(none)"}; this version reads format ${SCHEMA_SNAPSHOT_FORMAT}. ${regenerate}`);
+  }
+  return parsed;
 }
 
 export const noDrift = (drift: SchemaDrift): boolean => drift.missing.length === 0 && drift.changed.length === 0 && drift.extra.length === 0;
