@@ -4,8 +4,6 @@
  */
 import { resolveConnection } from "../config.ts";
 import { MigrateError, isMigrateError } from "../core/errors.ts";
-import { stripFormerlyOption } from "../core/import/markers.ts";
-import { parseMigrationText } from "../core/migration-file.ts";
 import { type Migration, buildMigrationSet } from "../core/migration-set.ts";
 import { blankTransactionControl, scanSql } from "../core/sql-lexer.ts";
 import { versionKey } from "../core/version.ts";
@@ -18,24 +16,10 @@ import { loadEmbeddedPostgres, startThrowawayPostgres } from "./throwaway-postgr
 export interface CheckResult {
   readonly applied: number;
   readonly where: string;
-  /** The parser did not know formerly: yet, so the check ran without it (the SQL is the same). */
-  readonly withoutFormerly: boolean;
-}
-
-/** Whether this build's parser accepts the up marker's formerly: option (added in parallel to the import). */
-export function parserKnowsFormerly(): boolean {
-  try {
-    parseMigrationText("probe.sql", "-- migrate:up formerly:1_probe\nselect 1;\n");
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export async function checkImportedFolder(out: string, options: { readonly checkUrl?: string; readonly log: Logger }): Promise<CheckResult> {
-  const withoutFormerly = !parserKnowsFormerly();
-  const files = (await directorySource(out).load()).map((file) => (withoutFormerly ? { ...file, text: stripFormerlyOption(file.text) } : file));
-  const migrations = buildMigrationSet(files);
+  const migrations = buildMigrationSet(await directorySource(out).load());
 
   let url = options.checkUrl;
   let stop = async () => {};
@@ -66,7 +50,7 @@ export async function checkImportedFolder(out: string, options: { readonly check
       );
     }
     const result = await migrateUp({ sql, connection, migrations, log: silentLogger, waitMs: 10_000, lockWaitMs: 10_000 });
-    return { applied: result.applied.length, where, withoutFormerly };
+    return { applied: result.applied.length, where };
   } catch (error) {
     if (isMigrateError(error) && (error.code === "MIGRATION_FAILED" || error.code === "MIGRATION_ENDED_TRANSACTION")) {
       const failing = await locateFailingStatement(sql, migrations).catch(() => null);

@@ -8,7 +8,6 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseMigrationText } from "../../src/core/migration-file.ts";
-import { stripFormerlyOption } from "../../src/core/import/markers.ts";
 import { freshDatabases } from "../support/database.ts";
 import { runBinary } from "../support/cli.ts";
 
@@ -56,7 +55,7 @@ describe("import of the st44 legacy folder", () => {
     for (const fileName of readdirSync(legacy).filter((name) => /^\d+_.*\.sql$/.test(name))) {
       const target = fileName === "040_add_single_task_type.sql" ? "041_add_single_task_type.sql" : fileName;
       const written = readFileSync(join(out, target), "utf8");
-      const parsed = parseMigrationText(target, stripFormerlyOption(written));
+      const parsed = parseMigrationText(target, written);
       expect(parsed.up, target).toBe(readFileSync(join(legacy, fileName), "utf8"));
     }
     expect(readFileSync(join(out, "041_add_single_task_type.sql"), "utf8").split("\n")[0]).toBe("-- migrate:up formerly:040_add_single_task_type");

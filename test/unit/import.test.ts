@@ -1,13 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { planImport } from "../../src/core/import/convert.ts";
-import { stripFormerlyOption, withMarkers } from "../../src/core/import/markers.ts";
+import { withMarkers } from "../../src/core/import/markers.ts";
 import { parseRenumbering } from "../../src/core/import/renumber.ts";
 import { formatImportReport } from "../../src/core/import/report.ts";
 import { parseMigrationText } from "../../src/core/migration-file.ts";
 import { expectMigrateError } from "./helpers.ts";
 
 const entry = (path: string, text: string) => ({ path, text });
-const upOf = (text: string) => parseMigrationText("x.sql", stripFormerlyOption(text));
+const upOf = (text: string) => parseMigrationText("x.sql", text);
 
 describe("markers", () => {
   test("the up part is the legacy text byte for byte, with and without a down part", () => {
@@ -24,10 +24,10 @@ describe("markers", () => {
     expect(upOf(withMarkers("select 1;", "select 2;", null)).up).toBe("select 1;\n");
   });
 
-  test("formerly: is written on the up marker and stripping it keeps every line", () => {
+  test("formerly: is written on the up marker, and the runner's parser reads it", () => {
     const text = withMarkers("select 1;\n", null, "040_add_single_task_type");
     expect(text).toBe("-- migrate:up formerly:040_add_single_task_type\nselect 1;\n");
-    expect(stripFormerlyOption(text).split("\n")).toHaveLength(text.split("\n").length);
+    expect(upOf(text).up).toBe("select 1;\n");
   });
 });
 

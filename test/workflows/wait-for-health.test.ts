@@ -85,7 +85,8 @@ describe("wait-for-health.mjs", () => {
 
   test("never healthy: exit 1 after the timeout, with the reasons and the last document", async () => {
     const stub = serve([{ status: 503, body: document("unhealthy", "015", "016", { reasons: ["table users is missing"] }) }]);
-    const result = await wait(["--url", stub.url, "--expect-latest", "016", "--timeout", "0.4"]);
+    // 1.5 s at a 50 ms interval: room for more than one try even when a loaded machine makes one take half a second.
+    const result = await wait(["--url", stub.url, "--expect-latest", "016", "--timeout", "1.5"]);
     expect(result.code, result.output).toBe(1);
     expect(stub.requests()).toBeGreaterThan(1);
     expect(result.output).toContain("::error::");

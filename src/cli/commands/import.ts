@@ -36,7 +36,6 @@ export default defineCommand({
     }
     if (!args.check) return;
     const result = await checkImportedFolder(out, { checkUrl, log });
-    if (result.withoutFormerly) log.warn("check: this build's parser does not know formerly: yet; the check ran with that option removed (the SQL is the same)");
     log.success(`check: all ${result.applied} migrations of ${out} apply to an empty database (${result.where})`);
   },
 });

@@ -42,14 +42,6 @@ export function addFormerlyToMarker(text: string, formerly: string): string {
   return text.replace(UP_MARKER_LINE, (_line, marker: string, rest: string) => `${marker}${rest.replace(FORMERLY_OPTION, "")} formerly:${formerly}`);
 }
 
-/**
- * The text without the formerly option, for a parser that does not know it
- * yet: only the marker line changes, so every line number stays the same.
- */
-export function stripFormerlyOption(text: string): string {
-  return text.replace(UP_MARKER_LINE, (_line, marker: string, rest: string) => `${marker}${rest.replace(FORMERLY_OPTION, "")}`);
-}
-
 export type FindingKind = "rollback-notes" | "transaction-control" | "self-registration" | "tracking-ddl" | "tracking-guard";
 
 export interface LegacyFinding {
