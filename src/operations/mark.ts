@@ -1,6 +1,6 @@
 import { MigrateError } from "../core/errors.ts";
 import type { Migration } from "../core/migration-set.ts";
-import type { PlanEntry } from "../core/plan.ts";
+import type { Plan, PlanEntry } from "../core/plan.ts";
 import { printable } from "../core/printable.ts";
 import { isVersion, versionKey } from "../core/version.ts";
 import { inMigrationTransaction } from "../db/session.ts";
@@ -61,10 +61,19 @@ export async function markApplied(options: MigratorOptions, version: string, con
   );
 }
 
-function recordedEntry(entries: readonly PlanEntry[], version: string): PlanEntry & { row: NonNullable<PlanEntry["row"]> } {
+function recordedEntry(plan: Plan, version: string): PlanEntry & { row: NonNullable<PlanEntry["row"]> } {
+  const entries = plan.entries;
   // A row an old runner wrote under a version that is not a number ('TEMPLATE') is forgotten by its exact text.
   const entry = isVersion(version) ? entryFor(entries, version, "forget") : entries.find((candidate) => candidate.row?.version === version);
   if (!entry?.row) {
+    // The row is there, but a renumbered file claims it (formerly:): it is that file's row, moved to its version by the next writing run.
+    const claimed = isVersion(version) ? plan.formerRows.find((former) => versionKey(former.row.version) === versionKey(version)) : undefined;
+    if (claimed) {
+      throw new MigrateError(
+        "MARK_REFUSED",
+        `forget ${version}: the row of version ${version} ("${printable(claimed.row.name ?? "")}") belongs to ${claimed.migration.fileName}, which was renumbered from it (formerly: on its up marker); it counts as ${claimed.migration.version} applied and is moved to that version by the next run. To remove it, run st44-migrate forget ${claimed.migration.version}. Nothing was removed.`,
+      );
+    }
     throw new MigrateError("MARK_REFUSED", `forget ${version}: schema_migrations has no row for version ${version}, so there is nothing to forget. See st44-migrate status. Nothing was removed.`);
   }
   return entry as PlanEntry & { row: NonNullable<PlanEntry["row"]> };
@@ -73,13 +82,13 @@ function recordedEntry(entries: readonly PlanEntry[], version: string): PlanEntr
 /** `forget VERSION`: removes one migration's row without running its down SQL; the schema is left as it is. */
 export async function forgetMigration(options: MigratorOptions, version: string, confirm: Confirm): Promise<PlanEntry> {
   const first = await waitAndReadPlan(options);
-  const chosen = recordedEntry(first.plan.entries, version);
+  const chosen = recordedEntry(first.plan, version);
   const described = `${printable(chosen.row.version)} ("${printable(chosen.row.name ?? "no name recorded")}", applied ${chosen.row.appliedAt?.toISOString() ?? "at an unknown time"})`;
   await confirm(`Remove the row of ${described} from schema_migrations WITHOUT running its down SQL? Up will then apply this build's migration ${version} again, if there is one.`);
   return underMigrationLock(
     options,
     async ({ session, plan }) => {
-      const entry = recordedEntry(plan.entries, version);
+      const entry = recordedEntry(plan, version);
       if (entry.row.name !== chosen.row.name || entry.row.checksum !== chosen.row.checksum) {
         throw new MigrateError("MARK_REFUSED", `forget ${version}: the row changed while you were asked (another runner wrote it). Nothing was removed; run forget again to see what it holds now.`);
       }

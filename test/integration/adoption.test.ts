@@ -301,6 +301,22 @@ describe("what the attack on adoption found", () => {
     expect(rows.map((row) => `${row.version}_${row.name}`)).toEqual(["001_a", "040_single_task"]);
   });
 
+  test("forget of a version whose row a renumbered file claims names that file, and removes nothing", async () => {
+    await db.sql.unsafe(`create table schema_migrations (version varchar(10) primary key, name varchar(255) not null, applied_at timestamptz not null default now());
+      insert into schema_migrations (version, name) values ('001', 'a'), ('040', 'single_task'); create table a (id int); create table st (id int);`);
+    const migrations = migrationsFrom({
+      "001_a.sql": "create table a (id int);",
+      "040_user_names.sql": "create table if not exists un (id int);",
+      "041_single_task.sql": "-- migrate:up formerly:040_single_task\ncreate table if not exists st (id int);\n",
+    });
+    const error = await rejection(withOptions(db.url, migrations, (options) => forgetMigration(options, "040", agree)));
+    expect(error.code).toBe("MARK_REFUSED");
+    expect(error.message).toContain('the row of version 040 ("single_task") belongs to 041_single_task.sql');
+    expect(error.message).toContain("run st44-migrate forget 041");
+    const rows = await db.sql<{ version: string }[]>`select version from schema_migrations order by version`;
+    expect(rows.map((row) => row.version)).toEqual(["001", "040"]);
+  });
+
   test("quoted, dotted and public.-qualified table names that exist are not reported missing", async () => {
     const migrations = migrationsFrom({
       "001_a.sql": 'create table "Users" (id int); create schema app; create table app.things (id int); create table "Weird.Name" (id int); create table public.qualified (id int);',
