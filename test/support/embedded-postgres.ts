@@ -44,7 +44,7 @@ function moduleSpecifier(packageName: string): string {
 }
 
 // One home for picking a free loopback port: the one `import --check` uses to start its throwaway server.
-import { freePort } from "../../src/import/throwaway-postgres.ts";
+import { foldersPostgresCannotEnter, freePort, packageFolder, postgresUserBlockedMessage } from "../../src/import/throwaway-postgres.ts";
 
 export { freePort };
 
@@ -63,12 +63,15 @@ export async function startEmbeddedPostgres(options: {
   const major = options.major ?? (Number(process.env.TEST_POSTGRES_MAJOR ?? 17) as PostgresMajor);
   const packageName = POSTGRES_PACKAGES[major];
   if (!packageName) throw new Error(`no embedded PostgreSQL ${major}: choose one of ${Object.keys(POSTGRES_PACKAGES).join(", ")}`);
-  const EmbeddedPostgres = ((await import(moduleSpecifier(packageName))) as { default: typeof EmbeddedPostgresClass }).default;
+  const specifier = moduleSpecifier(packageName);
+  const EmbeddedPostgres = ((await import(specifier)) as { default: typeof EmbeddedPostgresClass }).default;
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  const blocked = isRoot ? foldersPostgresCannotEnter([packageFolder(specifier), tmpdir()]) : [];
+  if (blocked.length > 0) throw new Error(postgresUserBlockedMessage(blocked));
   const parent = mkdtempSync(join(tmpdir(), "st44-pg-"));
   chmodSync(parent, 0o777);
   const dataDir = join(parent, "data");
   const port = options.port ?? (await freePort());
-  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     user: "postgres",
