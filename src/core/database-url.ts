@@ -100,7 +100,7 @@ export function parseDatabaseUrl(url: string, source: string): ParsedDatabaseUrl
       return decodeURIComponent(text);
     } catch {
       throw invalid(
-        `${source} has a "%" that does not start a valid percent-escape in ${part} (the value is not shown because it may contain a password). ${ENCODING_HINT}. Use the form ${EXAMPLE}.`,
+        `${source} has ${/%(?![0-9A-Fa-f]{2})/.test(text) ? 'a "%" that does not start a valid percent-escape' : "percent-escapes that do not spell UTF-8 text (such as %FF)"} in ${part} (the value is not shown because it may contain a password). ${ENCODING_HINT}. Use the form ${EXAMPLE}.`,
       );
     }
   };

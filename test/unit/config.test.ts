@@ -110,6 +110,13 @@ describe("a malformed URL says what is wrong", () => {
     expect(message).toContain("1 to 65535");
     expect(message).not.toContain("secret");
   });
+  test("a stray % and an escape that is not UTF-8 (%FF) are told apart, and neither shows the password", () => {
+    const stray = urlError("postgres://st44:50%off@db/st44");
+    expect(stray).toContain('a "%" that does not start a valid percent-escape in the password');
+    const latin1 = urlError("postgres://st44:caf%E9x@db/st44");
+    expect(latin1).toContain("percent-escapes that do not spell UTF-8 text (such as %FF) in the password");
+    for (const message of [stray, latin1]) expect(message).not.toMatch(/50%off|caf%E9x|cafx/);
+  });
   test("a port that is not a number says so", () => {
     expect(urlError("postgres://st44:secret@db:54x2/st44")).toContain("port that is not a number (54x2)");
   });
