@@ -88,7 +88,13 @@ describe("duplicates and renumbering", () => {
   });
 
   test("a renumbering onto a taken version is refused; bad --renumber values are usage errors", () => {
-    expectMigrateError(() => planImport(files, { renumber: [{ file: "040_add_single_task_type.sql", version: "039" }] }), "IMPORT_DUPLICATE_VERSION");
+    const onto = expectMigrateError(() => planImport(files, { renumber: [{ file: "040_add_single_task_type.sql", version: "039" }] }), "IMPORT_DUPLICATE_VERSION");
+    // The advice moves the file the user moved, not the one that had the number first.
+    expect(onto.message).toContain("--renumber 040_add_single_task_type.sql=039: version 039 is taken by 039_x.sql");
+    expect(onto.message).toContain("for example --renumber 040_add_single_task_type.sql=041");
+    expect(onto.message).not.toContain("039_x.sql=");
+    const swapped = planImport(files, { renumber: [{ file: "039_x.sql", version: "041" }, { file: "040_add_single_task_type.sql", version: "039" }] });
+    expect(swapped.written.map((file) => file.fileName)).toEqual(["039_add_single_task_type.sql", "040_add_user_name_fields.sql", "041_x.sql"]);
     expectMigrateError(() => planImport(files, { renumber: [{ file: "nope.sql", version: "041" }] }), "USAGE");
     expectMigrateError(() => parseRenumbering("040_x.sql=abc"), "USAGE");
   });

@@ -67,7 +67,28 @@ export function resolveRenumbering(candidates: readonly Candidate[], renumbering
       text: candidate.text,
     });
   }
+  assertRenumberingFree(identities, renumbering, candidates);
   return identities;
+}
+
+/**
+ * A file moved onto a version another file keeps is the user's choice gone
+ * wrong, not a legacy duplicate: say which file holds it and a free number,
+ * rather than suggesting to move the file that was there first.
+ */
+function assertRenumberingFree(identities: ReadonlyMap<string, Identity>, renumbering: readonly Renumbering[], candidates: readonly Candidate[]): void {
+  const taken = new Set([...identities.values()].filter((identity) => !identity.unnumbered).map((identity) => versionKey(identity.version)));
+  for (const { file, version } of renumbering) {
+    const moved = candidates.find((entry) => entry.path === file || entry.path.split("/").at(-1) === file);
+    const holder = [...identities.values()].find((identity) => identity.path !== moved?.path && !identity.unnumbered && versionKey(identity.version) === versionKey(version));
+    if (!moved || !holder) continue;
+    const start = /^\d+$/.test(moved.version) ? BigInt(moved.version) : BigInt(moved.version.split(".")[0] ?? "0");
+    const free = freeVersion(start, Math.max(version.length, 3), taken);
+    throw new MigrateError(
+      "IMPORT_DUPLICATE_VERSION",
+      `--renumber ${file}=${version}: version ${version} is taken by ${holder.path}${holder.formerly === null ? "" : ` (moved there by another --renumber)`}. Give ${moved.path} a version no other file has, for example --renumber ${file}=${free}. Nothing was written.`,
+    );
+  }
 }
 
 /** Refuses (exit 4) while two files share a version or one has none, suggesting free numbers. */
