@@ -137,6 +137,13 @@ async function compileArtefacts(): Promise<void> {
   }
 }
 
+/** Whether the build carries an expected schema: without one, verify and the health check do not judge drift, and the builder should know. */
+function embeddedSnapshotLine(schemaModule: string, folder: MigrationsFolder): string {
+  return schemaModule.includes("embeddedSchemaSnapshot: string | null = null;")
+    ? `no ${folder.given}/schema.snapshot, so this binary does not judge schema drift (st44-migrate dump > ${folder.given}/schema.snapshot against a database these migrations built adds one)`
+    : `the expected schema from ${folder.given}/schema.snapshot`;
+}
+
 if (import.meta.main) {
   await runBuildStep(async () => {
     embeddedFolder = migrationsFolder(process.argv.slice(2), process.env);
@@ -148,12 +155,16 @@ if (import.meta.main) {
     const generatedModule = join(root, "src/source/embedded-migrations.gen.ts");
     const repositoryModule = embeddedFolder === REPOSITORY_MIGRATIONS ? null : generateEmbeddedModule(await loadRepositoryMigrations());
     const repositorySchemaModule = embeddedFolder === REPOSITORY_MIGRATIONS ? null : generateSchemaModule();
-    writeFileSync(generatedModule, generateEmbeddedModule(migrations, embeddedFolder));
-    writeFileSync(SCHEMA_MODULE, generateSchemaModule(embeddedFolder));
+    // Both generated (and so validated) before either is written: a bad snapshot must not leave the other module half-switched.
+    const migrationsModule = generateEmbeddedModule(migrations, embeddedFolder);
+    const schemaModule = generateSchemaModule(embeddedFolder);
     if (repositoryModule !== null) {
-      console.error(`embedding ${migrations.length} migration(s) from ${embeddedFolder.given} (latest ${migrations.at(-1)?.version ?? "none"})`);
+      const snapshot = embeddedSnapshotLine(schemaModule, embeddedFolder);
+      console.error(`embedding ${migrations.length} migration(s) from ${embeddedFolder.given} (latest ${migrations.at(-1)?.version ?? "none"}); ${snapshot}`);
     }
     try {
+      writeFileSync(generatedModule, migrationsModule);
+      writeFileSync(SCHEMA_MODULE, schemaModule);
       await compileArtefacts();
     } finally {
       // However the compile ends, the working tree keeps migrations/'s module (the committed one).

@@ -49,7 +49,7 @@ describe("bun run build", () => {
 
   test("a damaged schema.snapshot fails the build with SNAPSHOT_INVALID (exit 2), naming the file and the line", async () => {
     const dir = scratchRepository();
-    writeFileSync(join(dir, "migrations/schema.snapshot"), `${readFileSync(join(ROOT, "migrations/schema.snapshot"), "utf8")}tabel public.typo\n`);
+    writeFileSync(join(dir, "migrations/schema.snapshot"), readFileSync(join(ROOT, "migrations/schema.snapshot"), "utf8").replace("\n-- end of snapshot", "tabel public.typo\n\n-- end of snapshot"));
     const result = await build(dir, ["--target", "not-a-target"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^error \[SNAPSHOT_INVALID\] migrations\/schema\.snapshot is not a schema snapshot: line \d+ does not start with a kind of object: "tabel public.typo"/m);
@@ -59,7 +59,7 @@ describe("bun run build", () => {
     const dir = scratchRepository();
     const embedded = readFileSync(join(dir, "src/source/embedded-schema.gen.ts"), "utf8");
     expect(embedded).toContain(JSON.stringify(readFileSync(join(ROOT, "migrations/schema.snapshot"), "utf8")));
-    writeFileSync(join(dir, "migrations/schema.snapshot"), `${readFileSync(join(ROOT, "migrations/schema.snapshot"), "utf8")}\ntable public.later\n`);
+    writeFileSync(join(dir, "migrations/schema.snapshot"), readFileSync(join(ROOT, "migrations/schema.snapshot"), "utf8").replace(/-- end of snapshot: (\d+) objects/, (_line, count) => `table public.later\n\n-- end of snapshot: ${Number(count) + 1} objects`));
     const check = Bun.spawnSync([process.execPath, "scripts/embed.ts", "--check"], { cwd: dir, stdout: "pipe", stderr: "pipe" });
     expect(check.exitCode).toBe(1);
     expect(check.stderr.toString()).toContain("src/source/embedded-schema.gen.ts is out of date with migrations/. Run `bun run embed`");
@@ -123,8 +123,21 @@ describe("bun run build -- --migrations PATH (the folder a build embeds)", () =>
     expect(readFileSync(join(dir, "src/source/embedded-schema.gen.ts"), "utf8")).toBe(committed);
     const { generateSchemaModule } = await import("../../scripts/embed.ts");
     expect(generateSchemaModule({ given: "app", dir: app })).toContain("export const embeddedSchemaSnapshot: string | null = null;");
-    writeFileSync(join(app, "schema.snapshot"), "-- Schema snapshot (st44-migrate dump, format 1): x\n\ntable public.users\n");
-    expect(generateSchemaModule({ given: "app", dir: app })).toContain(JSON.stringify("-- Schema snapshot (st44-migrate dump, format 1): x\n\ntable public.users\n"));
+    const snapshot = "-- Schema snapshot (st44-migrate dump, format 1): x\n\ntable public.users\n\n-- end of snapshot: 1 objects\n";
+    writeFileSync(join(app, "schema.snapshot"), snapshot);
+    expect(generateSchemaModule({ given: "app", dir: app })).toContain(JSON.stringify(snapshot));
+  });
+
+  test("a folder with a damaged schema.snapshot fails the build naming the folder as given, and neither module is switched", async () => {
+    const dir = scratchRepository();
+    const modules = ["src/source/embedded-migrations.gen.ts", "src/source/embedded-schema.gen.ts"].map((path) => [path, readFileSync(join(dir, path), "utf8")] as const);
+    const app = mkdtempSync(join(tmpdir(), "st44-app-bad-"));
+    cpSync(join(ROOT, "migrations/001_create_users_table.sql"), join(app, "001_create_users_table.sql"));
+    writeFileSync(join(app, "schema.snapshot"), "not a snapshot\n");
+    const result = await build(dir, ["--migrations", app]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`error [SNAPSHOT_INVALID] ${app}/schema.snapshot is not a schema snapshot`);
+    for (const [path, before] of modules) expect(readFileSync(join(dir, path), "utf8"), path).toBe(before);
   });
 
   test("embed refuses --migrations: the committed module is always migrations/'s", async () => {

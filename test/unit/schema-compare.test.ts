@@ -2,9 +2,10 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { compareSnapshots, isReadableFormat, noDrift, parseSnapshotText, snapshotEntries, topLevelParts } from "../../src/core/schema/compare.ts";
+import { compareSnapshots, isReadableFormat, noDrift, parseSnapshotText, readExpectedSnapshot, snapshotEntries, topLevelParts } from "../../src/core/schema/compare.ts";
+import { MigrateError } from "../../src/core/errors.ts";
 import { buildSnapshot } from "../../src/core/schema/model.ts";
-import { SNAPSHOT_TEXT_HEADER } from "../../src/core/schema/render.ts";
+import { SNAPSHOT_TEXT_HEADER, snapshotTrailer } from "../../src/core/schema/render.ts";
 
 const seedSnapshot = readFileSync(join(import.meta.dir, "../../migrations/schema.snapshot"), "utf8");
 const text = (...lines: string[]) => [...SNAPSHOT_TEXT_HEADER, "", ...lines, ""].join("\n");
@@ -81,7 +82,7 @@ describe("compareSnapshots", () => {
 
   test("a lost NOT NULL or a new default says which", () => {
     const nullable = replaceLine("  column household_id: uuid, not null", "  column household_id: uuid");
-    expect(lines(seedSnapshot, nullable).changed[0]).toBe("changed column children.household_id: lost not null");
+    expect(lines(seedSnapshot, nullable).changed[0]).toBe("changed column children.household_id: now nullable");
     const defaulted = replaceLine("  column birth_year: integer", "  column birth_year: integer, default 2000");
     expect(lines(seedSnapshot, defaulted).changed).toEqual(["changed column children.birth_year: gained default 2000"]);
   });
@@ -105,5 +106,70 @@ describe("compareSnapshots", () => {
 
   test("comments do not count as drift", () => {
     expect(lines(text("table public.t: comment 'x'"), text("table public.t"))).toEqual({ missing: [], changed: [], extra: [] });
+  });
+});
+
+/** readExpectedSnapshot's SNAPSHOT_INVALID message for `text`. */
+function refusal(text: string): string {
+  try {
+    readExpectedSnapshot(text, "schema.snapshot");
+  } catch (error) {
+    expect(error).toBeInstanceOf(MigrateError);
+    expect((error as MigrateError).code).toBe("SNAPSHOT_INVALID");
+    return (error as MigrateError).message;
+  }
+  throw new Error("accepted");
+}
+
+describe("a damaged expected snapshot is refused, not read as another schema", () => {
+  const complete = (...lines: string[]) => `${text(...lines)}\n${snapshotTrailer(lines.filter((line) => line !== "").length)}\n`;
+
+  test("the committed snapshot and a complete text are accepted", () => {
+    expect(readExpectedSnapshot(seedSnapshot, "migrations/schema.snapshot").entries.length).toBeGreaterThan(50);
+    expect(readExpectedSnapshot(complete("table public.t", "  column id: integer"), "x").entries).toHaveLength(2);
+  });
+
+  test("cut short (no end line, or fewer objects than it says)", () => {
+    expect(refusal(seedSnapshot.slice(0, seedSnapshot.indexOf("table public.tasks")))).toContain("has no end-of-snapshot line, so it was cut short");
+    expect(refusal(seedSnapshot.replace("  column birth_year: integer\n", ""))).toMatch(/says it lists 98 objects and lists 97/);
+    expect(refusal(`${seedSnapshot}table public.more\n`)).toContain("follows the end-of-snapshot line");
+  });
+
+  test("a member not indented, a table indented, a member under a kind that owns none, a line twice, each with its line", () => {
+    expect(refusal(complete("table public.t", "column id: integer"))).toMatch(/line \d+ lists a column without indenting it under its table/);
+    expect(refusal(complete("table public.t", "  table public.u"))).toMatch(/line \d+ indents a table, which belongs to no table/);
+    expect(refusal(complete("schema public", "  column id: integer"))).toMatch(/line \d+ is indented \(a table's member\) but follows no table, view or materialized view/);
+    expect(refusal(complete("table public.t", "  column id: integer", "  column id: bigint"))).toMatch(/line \d+ lists column public.t id a second time/);
+  });
+
+  test("a byte-order mark is not part of the text", () => {
+    expect(readExpectedSnapshot(`\uFEFF${seedSnapshot}`, "x").entries.length).toBe(98);
+  });
+});
+
+describe("what a changed object's line says", () => {
+  const change = (kind: string, from: string, to: string) => lines(text(`${kind}: ${from}`), text(`${kind}: ${to}`)).changed;
+
+  test("a column by attribute, unrelated attributes not paired", () => {
+    expect(lines(text("table public.t", "  column p: integer, not null"), text("table public.t", "  column p: integer, default 5")).changed).toEqual(["changed column t.p: now nullable; gained default 5"]);
+    expect(lines(text("table public.t", "  column p: integer, not null, default 10"), text("table public.t", "  column p: bigint, default 10")).changed).toEqual(["changed column t.p: integer → bigint; now nullable"]);
+  });
+
+  test("a reordering is never a blank line; definitions are shown whole; a view's is named, not shown", () => {
+    expect(change("enum public.e", "'a', 'b', 'c'", "'a', 'c', 'b'")).toEqual(["changed enum e: 'a', 'b', 'c' → 'a', 'c', 'b'"]);
+    expect(change("view public.v", "SELECT id, a, b FROM t", "SELECT id, b, a FROM t")).toEqual(["changed view v: definition differs"]);
+    expect(lines(text("table public.t", "  trigger tr: BEFORE INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION f()"), text("table public.t", "  trigger tr: BEFORE UPDATE ON public.t FOR EACH ROW EXECUTE FUNCTION f()")).changed).toEqual([
+      "changed trigger t.tr: BEFORE INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION f() → BEFORE UPDATE ON public.t FOR EACH ROW EXECUTE FUNCTION f()",
+    ]);
+  });
+
+  test("a function: the body as `body differs`, other attributes beside it", () => {
+    expect(change("function public.f()", "returns integer, language sql, volatile, body sha256 aa", "returns integer, language sql, stable, body sha256 bb")).toEqual([
+      "changed function f(): body differs; returns integer, language sql, volatile → returns integer, language sql, stable",
+    ]);
+  });
+
+  test("only a last `comment '…'` part is a comment: a setting that looks like one still counts", () => {
+    expect(change("function public.f()", "language sql, set x=a, comment 'b', body sha256 aa", "language sql, set x=a, comment 'c', body sha256 aa")).toHaveLength(1);
   });
 });

@@ -94,6 +94,15 @@ describe("text rendering", () => {
 
   test("the whole text: header, then groups separated by blank lines, ending in a newline", () => {
     const text = renderSnapshotText(buildSnapshot([{ kind: "extension", name: "plpgsql", properties: {} }, table("public.t"), column("public.t", "id", "uuid")]));
-    expect(text.split("\n").filter((line) => !line.startsWith("--"))).toEqual(["", "extension plpgsql", "", "table public.t", "  column id: uuid", ""]);
+    expect(text.split("\n").filter((line) => !line.startsWith("--"))).toEqual(["", "extension plpgsql", "", "table public.t", "  column id: uuid", "", ""]);
+    expect(text.endsWith("\n\n-- end of snapshot: 3 objects\n")).toBe(true);
+  });
+
+  test("a newline in a name, and a backslash anywhere, keep one object on one line and stay distinct", () => {
+    const real = renderObjectLine({ kind: "column", table: "public.t", name: '"x\ny"', properties: { type: "text", not_null: false, default: "'a\nb'::text" } });
+    const typed = renderObjectLine({ kind: "column", table: "public.t", name: '"x\ny"', properties: { type: "text", not_null: false, default: "'a\\nb'::text" } });
+    expect(real).toBe("  column \"x\\ny\": text, default 'a\\nb'::text");
+    expect(typed).toBe("  column \"x\\ny\": text, default 'a\\\\nb'::text");
+    expect(real).not.toBe(typed);
   });
 });

@@ -1,5 +1,5 @@
 import { MigrateError } from "../errors.ts";
-import { SCHEMA_OBJECT_KINDS, SCHEMA_SNAPSHOT_FORMAT, type SchemaObjectKind, type SchemaSnapshot } from "./model.ts";
+import { SCHEMA_OBJECT_KINDS, SCHEMA_SNAPSHOT_FORMAT, type SchemaObjectKind, type SchemaSnapshot, TABLE_MEMBER_KINDS } from "./model.ts";
 import { renderSnapshotText } from "./render.ts";
 
 /**
@@ -43,6 +43,8 @@ export interface SnapshotEntry {
 export interface ParsedSnapshot {
   /** The format the text's header names, or null when it names none. */
   readonly format: number | null;
+  /** The object count the last line states (`-- end of snapshot: N objects`), or null when there is none: a text cut short. */
+  readonly declaredObjects: number | null;
   readonly entries: readonly SnapshotEntry[];
 }
 
@@ -86,37 +88,58 @@ export function topLevelParts(description: string): string[] {
 }
 
 const FORMAT_HEADER = /^-- Schema snapshot \(st44-migrate dump, format (\d+)\)/;
+const TRAILER = /^-- end of snapshot: (\d+) objects$/;
+
+/** What a member line (indented) may be listed under: the kinds the catalog attaches columns, indexes, triggers or policies to. */
+const OWNER_KINDS: ReadonlySet<SchemaObjectKind> = new Set(["table", "view", "materialized view"]);
 
 /** Reads the text `st44-migrate dump` writes (and `migrations/schema.snapshot` holds). */
 export function parseSnapshotText(text: string): ParsedSnapshot {
   let format: number | null = null;
-  let owner: string | null = null;
+  let declaredObjects: number | null = null;
+  let owner: SnapshotEntry | null = null;
   const entries: SnapshotEntry[] = [];
-  for (const [index, raw] of text.split("\n").entries()) {
+  const keys = new Set<string>();
+  // An editor's byte-order mark is not part of the text: it would hide the header.
+  const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
+  for (const [index, raw] of body.split("\n").entries()) {
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    const at = `line ${index + 1}`;
     if (line.trim() === "") continue;
+    if (declaredObjects !== null) throw new SnapshotTextError(`${at} follows the end-of-snapshot line: the text has two snapshots or was edited after it`);
     if (line.startsWith("--")) {
       const header = FORMAT_HEADER.exec(line);
       if (header) format = Number(header[1]);
+      const trailer = TRAILER.exec(line);
+      if (trailer) declaredObjects = Number(trailer[1]);
       continue;
     }
     const member = line.startsWith("  ");
-    const body = member ? line.slice(2) : line;
-    const kind = KINDS_LONGEST_FIRST.find((candidate) => body.startsWith(`${candidate} `));
-    if (kind === undefined) throw new SnapshotTextError(`line ${index + 1} does not start with a kind of object: ${JSON.stringify(line.slice(0, 80))}`);
-    const rest = body.slice(kind.length + 1);
+    const rest0 = member ? line.slice(2) : line;
+    const kind = KINDS_LONGEST_FIRST.find((candidate) => rest0.startsWith(`${candidate} `));
+    if (kind === undefined) throw new SnapshotTextError(`${at} does not start with a kind of object: ${JSON.stringify(line.slice(0, 80))}`);
+    if (member !== TABLE_MEMBER_KINDS.has(kind)) {
+      throw new SnapshotTextError(member ? `${at} indents a ${kind}, which belongs to no table: ${JSON.stringify(line.slice(0, 80))}` : `${at} lists a ${kind} without indenting it under its table: ${JSON.stringify(line.slice(0, 80))}`);
+    }
+    const rest = rest0.slice(kind.length + 1);
     const end = nameEnd(rest);
     const name = rest.slice(0, end);
     const parts = end === rest.length ? [] : topLevelParts(rest.slice(end + 2));
+    let entry: SnapshotEntry;
     if (member) {
-      if (owner === null) throw new SnapshotTextError(`line ${index + 1} is indented (a table's member) but follows no table`);
-      entries.push({ kind, name, table: owner, parts });
+      if (owner === null || !OWNER_KINDS.has(owner.kind)) throw new SnapshotTextError(`${at} is indented (a table's member) but follows no table, view or materialized view`);
+      entry = { kind, name, table: owner.name, parts };
     } else {
-      owner = name;
-      entries.push({ kind, name, parts });
+      entry = { kind, name, parts };
+      owner = entry;
     }
+    const key = entryKey(entry);
+    // Two lines for one object (a merge that kept both sides) would make the comparison pick one at random.
+    if (keys.has(key)) throw new SnapshotTextError(`${at} lists ${key} a second time`);
+    keys.add(key);
+    entries.push(entry);
   }
-  return { format, entries };
+  return { format, declaredObjects, entries };
 }
 
 /** The live side in the same form as the committed text, through the same renderer. */
@@ -124,10 +147,12 @@ export function snapshotEntries(snapshot: SchemaSnapshot): ParsedSnapshot {
   return parseSnapshotText(renderSnapshotText(snapshot));
 }
 
-const entryKey = (entry: SnapshotEntry): string => (entry.table === undefined ? `${entry.kind} ${entry.name}` : `${entry.kind} ${entry.table} ${entry.name}`);
+function entryKey(entry: SnapshotEntry): string {
+  return entry.table === undefined ? `${entry.kind} ${entry.name}` : `${entry.kind} ${entry.table} ${entry.name}`;
+}
 
-/** Comments are documentation, not schema: a snapshot dumped with --comments compares like one without. */
-const isComment = (part: string): boolean => part.startsWith("comment '");
+/** Comments are documentation, not schema: a snapshot dumped with --comments compares like one without. The renderer puts a comment last. */
+const withoutComment = (parts: readonly string[]): readonly string[] => (parts.at(-1)?.startsWith("comment '") ? parts.slice(0, -1) : parts);
 
 const withoutPublic = (name: string): string => (name.startsWith("public.") ? name.slice("public.".length) : name);
 
@@ -150,22 +175,49 @@ function unmatched(from: readonly string[], other: readonly string[]): string[] 
 const BODY_HASH = "body sha256 ";
 const INVALID_INDEX = "INVALID";
 
-/** What differs between two descriptions of one object, in a few words. */
-function describeChange(expected: readonly string[], actual: readonly string[]): string {
-  const lost = unmatched(expected, actual);
-  const gained = unmatched(actual, expected);
-  const bodyChanged = lost.some((part) => part.startsWith(BODY_HASH)) && gained.some((part) => part.startsWith(BODY_HASH));
+/** A column's parts by attribute: the type comes first, then `collate …`, `not null`, `default …`, `generated …`. */
+function columnAttributes(parts: readonly string[]): Map<string, string> {
+  const attributes = new Map<string, string>();
+  parts.forEach((part, index) => {
+    const attribute = index === 0 ? "type" : part === "not null" ? "not null" : (part.split(" ")[0] ?? part);
+    attributes.set(attribute, part);
+  });
+  return attributes;
+}
+
+function describeColumnChange(expected: readonly string[], actual: readonly string[]): string {
+  const [before, after] = [columnAttributes(expected), columnAttributes(actual)];
   const details: string[] = [];
-  if (bodyChanged) {
-    details.push("body differs");
-    const [otherLost, otherGained] = [lost.filter((part) => !part.startsWith(BODY_HASH)), gained.filter((part) => !part.startsWith(BODY_HASH))];
-    lost.splice(0, lost.length, ...otherLost);
-    gained.splice(0, gained.length, ...otherGained);
+  for (const attribute of new Set([...before.keys(), ...after.keys()])) {
+    const [was, now] = [before.get(attribute), after.get(attribute)];
+    if (was === now) continue;
+    if (was !== undefined && now !== undefined) details.push(`${was} → ${now}`);
+    else if (was !== undefined) details.push(attribute === "not null" ? "now nullable" : `lost ${was}`);
+    else if (now !== undefined) details.push(`gained ${now}`);
   }
-  if (lost.length > 0 && gained.length > 0) details.push(`${lost.join(", ")} → ${gained.join(", ")}`);
-  else if (lost.length > 0) details.push(`lost ${lost.join(", ")}`);
-  else if (gained.length > 0) details.push(`gained ${gained.join(", ")}`);
   return details.join("; ");
+}
+
+const whole = (parts: readonly string[]): string => (parts.length === 0 ? "(nothing)" : parts.join(", "));
+
+/**
+ * What differs between two descriptions of one object, in a few words: a
+ * column by attribute, a function's body as `body differs`, a view as
+ * `definition differs` (its text is long), anything else whole, old → new,
+ * since a definition's pieces mean nothing on their own.
+ */
+function describeChange(kind: SchemaObjectKind, expected: readonly string[], actual: readonly string[]): string {
+  if (kind === "column") return describeColumnChange(expected, actual);
+  if (kind === "view" || kind === "materialized view") return "definition differs";
+  if (kind === "function" || kind === "procedure") {
+    const body = (parts: readonly string[]) => parts.find((part) => part.startsWith(BODY_HASH));
+    const rest = (parts: readonly string[]) => parts.filter((part) => !part.startsWith(BODY_HASH));
+    const details = body(expected) === body(actual) ? [] : ["body differs"];
+    const [was, now] = [rest(expected), rest(actual)];
+    if (was.join("\u0000") !== now.join("\u0000")) details.push(`${whole(was)} → ${whole(now)}`);
+    return details.join("; ");
+  }
+  return `${whole(expected)} → ${whole(actual)}`;
 }
 
 function difference(category: DriftCategory, entry: SnapshotEntry, detail: string | null, word: string = category): SchemaDifference {
@@ -194,13 +246,13 @@ export function compareSnapshots(expected: ParsedSnapshot, actual: ParsedSnapsho
       missing.push(difference("missing", entry, null));
       continue;
     }
-    const [wanted, live] = [entry.parts.filter((part) => !isComment(part)), found.parts.filter((part) => !isComment(part))];
+    const [wanted, live] = [withoutComment(entry.parts), withoutComment(found.parts)];
     if (wanted.length === live.length && wanted.every((part, index) => part === live[index])) continue;
     const becameInvalid = entry.kind === "index" && live.includes(INVALID_INDEX) && !wanted.includes(INVALID_INDEX);
     if (becameInvalid && unmatched(live, wanted).length === 1 && unmatched(wanted, live).length === 0) {
       changed.push(difference("changed", entry, null, "invalid"));
     } else {
-      changed.push(difference("changed", entry, describeChange(wanted, live)));
+      changed.push(difference("changed", entry, describeChange(entry.kind, wanted, live)));
     }
   }
   const extraTables = new Set<string>();
@@ -231,6 +283,10 @@ export function readExpectedSnapshot(text: string, origin: string): ParsedSnapsh
   }
   if (!isReadableFormat(parsed)) {
     throw new MigrateError("SNAPSHOT_INVALID", `${origin} names snapshot format ${parsed.format ?? "(none)"}; this version reads format ${SCHEMA_SNAPSHOT_FORMAT}. ${regenerate}`);
+  }
+  if (parsed.declaredObjects !== parsed.entries.length) {
+    const why = parsed.declaredObjects === null ? "has no end-of-snapshot line, so it was cut short" : `says it lists ${parsed.declaredObjects} objects and lists ${parsed.entries.length}`;
+    throw new MigrateError("SNAPSHOT_INVALID", `${origin} ${why}. ${regenerate}`);
   }
   return parsed;
 }

@@ -12,13 +12,20 @@ export const SNAPSHOT_TEXT_HEADER = [
   "-- Function bodies appear as their SHA-256. Tables named schema_migrations* (the runner's own) are left out.",
 ];
 
-/** Control characters (a newline in a comment or a check) written as escapes, so every object stays on one line. */
+/**
+ * Control characters (a newline in a comment, a check or a quoted name) written
+ * as escapes, so every object stays on one line; a backslash doubled first, so
+ * a real newline and the two characters `\n` stay different.
+ */
 function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]/g, (char) => (char === "\n" ? "\\n" : char === "\t" ? "\\t" : `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`));
+  return text.replace(/[\\\u0000-\u001f\u007f]/g, (char) =>
+    char === "\\" ? "\\\\" : char === "\n" ? "\\n" : char === "\t" ? "\\t" : `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
 }
 
+/** Quoted as SQL quotes a literal; made one line with the rest of its object's parts. */
 function quoted(text: string): string {
-  return `'${oneLine(text).replaceAll("'", "''")}'`;
+  return `'${text.replaceAll("'", "''")}'`;
 }
 
 const text = (value: PropertyValue | undefined): string | null => (typeof value === "string" ? value : null);
@@ -98,7 +105,7 @@ function describe(object: SchemaObject): string[] {
 }
 
 export function renderObjectLine(object: SchemaObject): string {
-  const head = `${object.table === undefined ? "" : "  "}${object.kind} ${object.name}`;
+  const head = `${object.table === undefined ? "" : "  "}${object.kind} ${oneLine(object.name)}`;
   const parts = describe(object);
   return parts.length === 0 ? head : `${head}: ${parts.join(", ")}`;
 }
@@ -114,7 +121,13 @@ export function renderSnapshotText(snapshot: SchemaSnapshot): string {
     lines.push(renderObjectLine(object));
     if (object.table === undefined) previousKind = owners.has(object.name) ? null : object.kind;
   }
+  lines.push("", snapshotTrailer(snapshot.objects.length));
   return `${lines.join("\n")}\n`;
+}
+
+/** The last line: a snapshot cut short (a truncated copy, a merge gone wrong) is refused instead of read as a smaller schema. */
+export function snapshotTrailer(objects: number): string {
+  return `-- end of snapshot: ${objects} objects`;
 }
 
 /** The JSON form: the snapshot itself, keys already sorted. */
