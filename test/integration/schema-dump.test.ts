@@ -172,3 +172,38 @@ describe("what the dump leaves out, and its determinism", () => {
     expect(renderSnapshotText(await dumpOf(second))).toBe(text);
   });
 });
+
+describe("what the server derives is not listed twice, and members go with what the dump lists (attack on issue 13)", async () => {
+  const db = await freshDatabase();
+  await db.sql.unsafe(`
+    create function stamp() returns trigger language plpgsql as $$ begin return new; end $$;
+    create table ev (id int, at int, primary key (id, at)) partition by range (at);
+    create table ev_2020 partition of ev for values from (0) to (100);
+    create table ev_2021 partition of ev for values from (100) to (200);
+    create trigger ev_touch before insert on ev for each row execute function stamp();
+    create table ev_ref (id int, at int, foreign key (id, at) references ev (id, at));
+    create table a1 (id int constraint c1 check (id > 0));
+    create foreign data wrapper dummy; create server s foreign data wrapper dummy;
+    create foreign table m5 (x int constraint c1 check (x > 1)) server s;
+    create function settings_both() returns int language sql set work_mem = '8MB' set search_path = public as $$ select 1 $$;
+  `);
+  const snapshot = await dumpOf(db);
+  const keys = snapshot.objects.map(objectKey);
+
+  test("a row trigger on a partitioned table is listed once, on it, not on each partition (PostgreSQL 14 hides the copies, 15+ does not)", () => {
+    expect(keys.filter((key) => key.startsWith("trigger "))).toEqual(["trigger public.ev ev_touch"]);
+  });
+
+  test("a foreign key to a partitioned table is one constraint (not one per partition, named fkey1 up to 17 and fkey_1 on 18)", () => {
+    expect(keys.filter((key) => key.startsWith("constraint public.ev_ref "))).toEqual(["constraint public.ev_ref ev_ref_id_at_fkey"]);
+  });
+
+  test("a foreign table's check is not filed under another table", () => {
+    expect(entry(snapshot, "constraint public.a1 c1").properties.definition).toBe("CHECK ((id > 0))");
+    expect(keys.filter((key) => key.includes("m5"))).toEqual([]);
+  });
+
+  test("a function's settings in one order whatever order they were written in", () => {
+    expect(entry(snapshot, "function public.settings_both()").properties.settings).toEqual(["search_path=public", "work_mem=8MB"]);
+  });
+});

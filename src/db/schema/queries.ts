@@ -21,6 +21,12 @@ const notTracking = (relation: string) => `${relation}.relname not in ('${TRACKI
 
 const qualified = (namespace: string, name: string) => `quote_ident(${namespace}.nspname) || '.' || quote_ident(${name})`;
 
+/**
+ * Members (constraints, indexes, triggers, policies) only of what the dump lists: a foreign table's check is
+ * not dumped with it, and listed under whatever table sorted before it, it would be that table's.
+ */
+const dumpedOwner = (relation: string) => `${relation}.relkind in ('r', 'p', 'v', 'm')`;
+
 /** Relations (tables, views, sequences...) that belong in a dump; `c` is pg_class, `n` its namespace. */
 const userRelation = `${userSchema("n")} and ${notFromExtension("pg_class", "c.oid")} and ${notTracking("c")}`;
 
@@ -79,13 +85,15 @@ export const COLUMNS = `
   where c.relkind in ('r', 'p') and a.attnum > 0 and not a.attisdropped and ${userRelation}`;
 
 // NOT NULL is the column's (PostgreSQL 18 also records it as a constraint, contype 'n'); constraint triggers are triggers.
+// A constraint the server derived from another (conparentid: a partition's copy of its parent's, or the one per
+// referenced partition of a foreign key to a partitioned table, named fkey1 up to 17 and fkey_1 on 18) is the parent's.
 export const CONSTRAINTS = `
   select ${qualified("n", "c.relname")} as table_name, quote_ident(k.conname) as name,
          case k.contype when 'p' then 'primary key' when 'u' then 'unique' when 'f' then 'foreign key' when 'c' then 'check' when 'x' then 'exclusion' end as type,
          pg_get_constraintdef(k.oid) as definition,
          obj_description(k.oid, 'pg_constraint') as comment
   from pg_constraint k join pg_class c on c.oid = k.conrelid join pg_namespace n on n.oid = c.relnamespace
-  where k.contype in ('p', 'u', 'f', 'c', 'x') and ${userRelation}`;
+  where k.contype in ('p', 'u', 'f', 'c', 'x') and k.conparentid = 0 and ${dumpedOwner("c")} and ${userRelation}`;
 
 export const INDEXES = `
   select ${qualified("n", "c.relname")} as table_name, quote_ident(ic.relname) as name,
@@ -93,14 +101,15 @@ export const INDEXES = `
          obj_description(ic.oid, 'pg_class') as comment
   from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_class c on c.oid = i.indrelid
   join pg_namespace n on n.oid = c.relnamespace
-  where ${userRelation}`;
+  where ${dumpedOwner("c")} and ${userRelation}`;
 
+// A row trigger's copy on each partition (tgparentid; PostgreSQL 14 hides it as internal, 15+ does not) is the parent's.
 export const TRIGGERS = `
   select ${qualified("n", "c.relname")} as table_name, quote_ident(t.tgname) as name,
          pg_get_triggerdef(t.oid) as definition, t.tgenabled as firing,
          obj_description(t.oid, 'pg_trigger') as comment
   from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
-  where not t.tgisinternal and ${userRelation}`;
+  where not t.tgisinternal and t.tgparentid = 0 and ${dumpedOwner("c")} and ${userRelation}`;
 
 export const POLICIES = `
   select ${qualified("n", "c.relname")} as table_name, quote_ident(p.polname) as name, p.polcmd as command, p.polpermissive as permissive,
@@ -109,7 +118,7 @@ export const POLICIES = `
          pg_get_expr(p.polqual, p.polrelid) as using_expression, pg_get_expr(p.polwithcheck, p.polrelid) as with_check,
          obj_description(p.oid, 'pg_policy') as comment
   from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
-  where ${userRelation}`;
+  where ${dumpedOwner("c")} and ${userRelation}`;
 
 export const VIEWS = `
   select ${qualified("n", "c.relname")} as name, c.relkind = 'm' as materialized, pg_get_viewdef(c.oid, true) as definition,
@@ -122,7 +131,7 @@ export const ROUTINES = `
   select ${qualified("n", "p.proname")} || '(' || pg_get_function_identity_arguments(p.oid) || ')' as name,
          p.prokind = 'p' as procedure, pg_get_function_result(p.oid) as returns, l.lanname as language,
          case p.provolatile when 'i' then 'immutable' when 's' then 'stable' else 'volatile' end as volatility,
-         p.proisstrict as strict, p.prosecdef as security_definer, to_json(coalesce(p.proconfig, '{}')) as settings,
+         p.proisstrict as strict, p.prosecdef as security_definer, to_json(array(select setting from unnest(p.proconfig) setting order by setting)) as settings,
          encode(sha256(convert_to(case when p.prosqlbody is not null then pg_get_function_sqlbody(p.oid) else p.prosrc end, 'UTF8')), 'hex') as body_sha256,
          obj_description(p.oid, 'pg_proc') as comment
   from pg_proc p join pg_namespace n on n.oid = p.pronamespace join pg_language l on l.oid = p.prolang
