@@ -16,7 +16,7 @@ export type ParseOutcome =
 
 export interface LocatedStatement {
   readonly node: Node;
-  /** UTF-16 index of the statement's first token in the file text. */
+  /** UTF-16 index of the statement's first token in the file text (stmt_location skips the comments and blank lines before it). */
   readonly index: number;
   /** 1-based line of that token in the file. */
   readonly line: number;
@@ -43,30 +43,6 @@ export function utf8OffsetsToIndexes(text: string, byteOffsets: readonly number[
   return indexes;
 }
 
-/** The index of the first token at or after `index`: a statement's location may include the whitespace and comments before it. */
-export function skipSpaceAndComments(text: string, index: number): number {
-  let at = index;
-  for (;;) {
-    while (at < text.length && /\s/.test(text.charAt(at))) at++;
-    if (text.startsWith("--", at)) {
-      const end = text.indexOf("\n", at);
-      at = end === -1 ? text.length : end + 1;
-    } else if (text.startsWith("/*", at)) {
-      // Block comments nest in PostgreSQL.
-      let depth = 0;
-      do {
-        if (text.startsWith("/*", at)) {
-          depth++;
-          at += 2;
-        } else if (text.startsWith("*/", at)) {
-          depth--;
-          at += 2;
-        } else at++;
-      } while (depth > 0 && at < text.length);
-    } else return at;
-  }
-}
-
 /** 1-based line of a UTF-16 index, by binary search over the line starts. */
 export function lineFinder(text: string): (index: number) => number {
   const starts = [0];
@@ -89,7 +65,7 @@ export function locateStatements(fileText: string, up: string, upOffset: number,
   const indexes = utf8OffsetsToIndexes(up, stmts.map((raw) => raw.stmt_location ?? 0));
   const lineOf = lineFinder(fileText);
   return stmts.map((raw, position) => {
-    const index = upOffset + skipSpaceAndComments(up, indexes[position] ?? 0);
+    const index = upOffset + (indexes[position] ?? 0);
     return { node: raw.stmt as Node, index, line: lineOf(index) };
   });
 }
