@@ -43,6 +43,12 @@ function reportUnparsable(migration: Migration, parsed: Extract<ParseOutcome, { 
   );
 }
 
+const NEEDS_TRANSACTION_FIX: Readonly<Record<string, string>> = {
+  "LOCK TABLE": "Outside a transaction no lock outlives its statement: move the statements the lock protects into a transactional migration (no transaction:false), or drop the LOCK TABLE (CONCURRENTLY statements take the locks they need).",
+  "SET LOCAL": "Use a plain SET, and RESET it at the end of the part (the runner's connection is reused), or move the statements into a transactional migration.",
+  "SET TRANSACTION": "Outside a transaction SET TRANSACTION does nothing: drop it, or move the statements into a transactional migration.",
+};
+
 function transactionFindings(migration: Migration, statements: readonly LocatedStatement[], report: Report): void {
   if (migration.options.transaction) {
     for (const { node, line } of statements) {
@@ -66,9 +72,7 @@ function transactionFindings(migration: Migration, statements: readonly LocatedS
       "error",
       line,
       `${needed} only works inside a transaction block, but this migration runs outside one (transaction:false): it fails, or for SET LOCAL and SET TRANSACTION silently does nothing.`,
-      needed === "LOCK TABLE" || needed.startsWith("SET")
-        ? "Keep this statement in a transactional migration (no transaction:false); a CONCURRENTLY statement needs no explicit lock, and lock_timeout is set with a plain SET here."
-        : "Keep this statement in a transactional migration (no transaction:false).",
+      NEEDS_TRANSACTION_FIX[needed] ?? "Move this statement, and the statements it belongs with, into a transactional migration (no transaction:false on its up marker).",
     );
   }
   if (statements.length < 2 || statements.some(({ node }) => isTransactionBoundary(node))) return;
