@@ -3,7 +3,7 @@
  * PostgreSQL's parser (loaded on first use), then apply the pure rules.
  */
 import type { CheckFinding } from "../core/check/finding.ts";
-import { type TextRuleContext, textRuleFindingsFromParse } from "../core/check/text-rules.ts";
+import { type TextRuleContext, tablesAfterFromParse, textRuleFindingsFromParse } from "../core/check/text-rules.ts";
 import type { Migration } from "../core/migration-set.ts";
 import { loadSqlParser } from "./parser.ts";
 
@@ -17,4 +17,10 @@ export type { TextRuleContext };
 export async function textRuleFindings(migration: Migration, context: TextRuleContext): Promise<CheckFinding[]> {
   const parse = await loadSqlParser();
   return textRuleFindingsFromParse(migration, parse(migration.up), context);
+}
+
+/** The tables after `migration` (its creations, renames and drops applied to context.existingTables): the next migration's existingTables when no database says. */
+export async function tablesAfter(migration: Migration, context: TextRuleContext): Promise<ReadonlySet<string>> {
+  const parse = await loadSqlParser();
+  return tablesAfterFromParse(migration, parse(migration.up), context);
 }

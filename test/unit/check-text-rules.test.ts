@@ -8,18 +8,16 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { type SqlParser, loadSqlParser, loadSqlParserFrom } from "../../src/check/parser.ts";
-import { textRuleFindings } from "../../src/check/text-rules.ts";
+import { loadSqlParser, loadSqlParserFrom } from "../../src/check/parser.ts";
+import { tablesAfter, textRuleFindings } from "../../src/check/text-rules.ts";
 import type { CheckFinding } from "../../src/core/check/finding.ts";
-import { tableKey } from "../../src/core/check/parsed-sql.ts";
 import { MigrateError } from "../../src/core/errors.ts";
 import { type Migration, toMigration } from "../../src/core/migration-set.ts";
 
 const ROOT = join(import.meta.dir, "../..");
-let parse: SqlParser;
-
 beforeAll(async () => {
-  parse = await loadSqlParser();
+  // Loaded once for the file, as check loads it (the first test would otherwise pay for it).
+  await loadSqlParser();
 });
 
 const migration = (up: string, marker = "-- migrate:up"): Migration =>
@@ -255,21 +253,18 @@ describe("names and lines", () => {
 describe("the seed migrations", () => {
   test("applied in order, with the tables of each added for the next, they have no error findings", async () => {
     const folder = join(ROOT, "migrations");
-    const existingTables = new Set<string>();
+    let existingTables: ReadonlySet<string> = new Set<string>();
     const errors: CheckFinding[] = [];
     const files = readdirSync(folder).filter((name) => name.endsWith(".sql")).sort();
     expect(files.length).toBeGreaterThan(5);
     for (const fileName of files) {
       const seed = toMigration({ fileName, text: readFileSync(join(folder, fileName), "utf8") });
       errors.push(...(await textRuleFindings(seed, { existingTables })).filter((finding) => finding.severity === "error"));
-      const parsed = parse(seed.up);
-      if (!parsed.ok) throw new Error(`${fileName}: ${parsed.message}`);
-      for (const { stmt } of parsed.tree.stmts ?? []) {
-        const key = stmt && "CreateStmt" in stmt ? tableKey(stmt.CreateStmt.relation) : null;
-        if (key) existingTables.add(key);
-      }
+      existingTables = await tablesAfter(seed, { existingTables });
     }
-    expect(existingTables.has("public.users")).toBe(true);
+    expect([...existingTables].sort()).toEqual(
+      ["children", "household_members", "households", "schema_migrations", "task_assignments", "task_completions", "tasks", "users"].map((name) => `public.${name}`),
+    );
     expect(errors).toEqual([]);
   });
 
@@ -277,6 +272,27 @@ describe("the seed migrations", () => {
     const seed = toMigration({ fileName: "012_x.sql", text: readFileSync(join(ROOT, "migrations/012_create_household_members_table.sql"), "utf8") });
     const findings = await textRuleFindings(seed, { existingTables: new Set(["public.household_members"]) });
     expect(findings.map((finding) => finding.rule)).toEqual(["create-index-blocking", "create-index-blocking"]);
+  });
+});
+
+describe("tablesAfter: the next migration's existing tables", () => {
+  test("creations (also CREATE TABLE AS and SELECT INTO), renames, schema moves and drops; temporary tables vanish", async () => {
+    const up = [
+      "CREATE TABLE rewards (id int);",
+      'CREATE TABLE app."Points" AS SELECT 1 AS n;',
+      "SELECT * INTO report FROM users;",
+      "CREATE TEMP TABLE scratch (a int);",
+      "ALTER TABLE users RENAME TO people;",
+      "ALTER TABLE tasks SET SCHEMA app;",
+      "DROP TABLE old_log;",
+    ].join("\n");
+    const after = await tablesAfter(migration(up), { existingTables: new Set(["public.users", "public.tasks", "public.old_log"]) });
+    expect([...after].sort()).toEqual(["app.Points", "app.tasks", "public.people", "public.report", "public.rewards"]);
+  });
+
+  test("an unparsable migration leaves the tables as they were", async () => {
+    const before = new Set(["public.users"]);
+    expect([...(await tablesAfter(migration("CREATE TABLE x (;"), { existingTables: before }))]).toEqual(["public.users"]);
   });
 });
 

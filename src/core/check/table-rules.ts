@@ -14,12 +14,18 @@ export type Report = (rule: string, severity: CheckSeverity, line: number, messa
 const EXPAND_CONTRACT =
   "Expand and contract over two releases: this release adds the new shape and the application writes both (or reads the new one with a fallback); the next release, once no running version reads the old one, removes it.";
 
-/** Which tables existed before the migration, followed through its renames, drops and creations. */
+/**
+ * Which tables existed before the migration, followed through its renames,
+ * drops and creations; and which tables there are after it (for the next
+ * migration's existing tables).
+ */
 export class TableState {
   private readonly existing: Set<string>;
+  private readonly present: Set<string>;
 
   constructor(existingTables: ReadonlySet<string>) {
     this.existing = new Set(existingTables);
+    this.present = new Set(existingTables);
   }
 
   /** True when the table has rows and readers from before this migration. */
@@ -28,21 +34,38 @@ export class TableState {
     return key !== null && this.existing.has(key);
   }
 
-  rename(relation: RangeVar | undefined, newName: string | undefined): void {
+  /** The tables after the statements seen so far. */
+  after(): ReadonlySet<string> {
+    return this.present;
+  }
+
+  create(relation: RangeVar | undefined): void {
     const key = tableKey(relation);
-    if (key === null || newName === undefined || !this.existing.delete(key)) return;
-    this.existing.add(tableKey({ ...relation, relname: newName }) ?? key);
+    // A temporary table is gone when the migration's session ends.
+    if (key !== null && relation?.relpersistence !== "t") this.present.add(key);
+  }
+
+  rename(relation: RangeVar | undefined, newName: string | undefined): void {
+    if (newName !== undefined) this.move(relation, { ...relation, relname: newName });
   }
 
   moveToSchema(relation: RangeVar | undefined, schema: string | undefined): void {
-    const key = tableKey(relation);
-    if (key === null || schema === undefined || !this.existing.delete(key)) return;
-    this.existing.add(tableKey({ ...relation, schemaname: schema }) ?? key);
+    if (schema !== undefined) this.move(relation, { ...relation, schemaname: schema });
   }
 
   drop(relation: RangeVar | undefined): void {
     const key = tableKey(relation);
-    if (key !== null) this.existing.delete(key);
+    if (key === null) return;
+    this.existing.delete(key);
+    this.present.delete(key);
+  }
+
+  private move(from: RangeVar | undefined, to: RangeVar): void {
+    const key = tableKey(from);
+    const next = tableKey(to);
+    if (key === null || next === null) return;
+    if (this.existing.delete(key)) this.existing.add(next);
+    if (this.present.delete(key)) this.present.add(next);
   }
 }
 
@@ -220,6 +243,12 @@ export function tableRuleFindings(statement: LocatedStatement, tables: TableStat
       if (tables.existed(relation)) report("table-dropped", "warning", line, `Dropping ${displayName(relation)}: the release still running may read or write it, and fails once it is gone (and its rows are lost).`, `${EXPAND_CONTRACT} Drop the table in the release after the one that stops using it.`);
       tables.drop(relation);
     }
+  } else if ("CreateStmt" in node) {
+    tables.create(node.CreateStmt.relation);
+  } else if ("CreateTableAsStmt" in node && node.CreateTableAsStmt.objtype === "OBJECT_TABLE") {
+    tables.create(node.CreateTableAsStmt.into?.rel);
+  } else if ("SelectStmt" in node && node.SelectStmt.intoClause) {
+    tables.create(node.SelectStmt.intoClause.rel);
   } else if ("AlterObjectSchemaStmt" in node && node.AlterObjectSchemaStmt.objectType === "OBJECT_TABLE") {
     tables.moveToSchema(node.AlterObjectSchemaStmt.relation, node.AlterObjectSchemaStmt.newschema);
   } else if ("IndexStmt" in node) {

@@ -18,18 +18,31 @@ export interface TextRuleContext {
 
 /** The findings of one migration, given the parser's outcome for its up part. */
 export function textRuleFindingsFromParse(migration: Migration, parsed: ParseOutcome, context: TextRuleContext): CheckFinding[] {
+  return analyse(migration, parsed, context).findings;
+}
+
+/**
+ * The tables (schema-qualified) after the migration: the existing ones, with
+ * its creations, renames and drops; what the next migration's existingTables
+ * is when no database says. Unchanged when the text cannot be parsed.
+ */
+export function tablesAfterFromParse(migration: Migration, parsed: ParseOutcome, context: TextRuleContext): ReadonlySet<string> {
+  return analyse(migration, parsed, context).tablesAfter;
+}
+
+function analyse(migration: Migration, parsed: ParseOutcome, context: TextRuleContext): { findings: CheckFinding[]; tablesAfter: ReadonlySet<string> } {
   const findings: CheckFinding[] = [];
   const report: Report = (rule, severity, line, message, fix) => findings.push({ rule, severity, fileName: migration.fileName, line, message, fix });
   if (!parsed.ok) {
     reportUnparsable(migration, parsed, report);
-    return findings;
+    return { findings, tablesAfter: context.existingTables };
   }
   const statements = locateStatements(migration.text, migration.up, migration.upOffset, parsed.tree);
   const tables = new TableState(context.existingTables);
   const alterTable = new AlterTableRules(migration, tables, report);
   for (const statement of statements) tableRuleFindings(statement, tables, alterTable, report);
   transactionFindings(migration, statements, report);
-  return findings.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  return { findings: findings.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)), tablesAfter: tables.after() };
 }
 
 function reportUnparsable(migration: Migration, parsed: Extract<ParseOutcome, { ok: false }>, report: Report): void {
