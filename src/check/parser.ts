@@ -40,7 +40,7 @@ export async function loadSqlParserFrom(packageName: string, cwd: string): Promi
   try {
     await module.loadModule();
   } catch (cause) {
-    throw unavailable(`${packageName} was found but its WASM module did not start (${String(cause)})`, cause);
+    throw unavailable(`${packageName} was found but its WASM module did not start (${withoutEmscriptenHint(cause)})`, cause);
   }
   return (sql) => parseWith(module, sql);
 }
@@ -71,6 +71,9 @@ function findInNodeModules(packageName: string, start: string): string | null {
     if (dirname(folder) === folder) return null;
   }
 }
+
+/** Emscripten's abort message ends in advice for whoever builds the WASM, not for whoever runs check. */
+const withoutEmscriptenHint = (cause: unknown): string => String(cause).replace(/\.? Build with -sASSERTIONS for more info\.?$/, "");
 
 function unavailable(why: string, cause?: unknown): MigrateError {
   return new MigrateError(
