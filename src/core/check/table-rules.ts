@@ -170,7 +170,7 @@ export class AlterTableRules {
         "create-index-blocking",
         "error",
         line,
-        `Adding a ${kind === "CONSTR_PRIMARY" ? "primary key" : kind === "CONSTR_UNIQUE" ? "unique constraint" : "exclusion constraint"} to ${name} builds its index while blocking writes (and the constraint's ACCESS EXCLUSIVE lock blocks reads).`,
+        `Adding a ${kind === "CONSTR_PRIMARY" ? "primary key" : kind === "CONSTR_UNIQUE" ? "unique constraint" : "exclusion constraint"} to ${name} builds its index under the ACCESS EXCLUSIVE lock of ADD CONSTRAINT: no reads and no writes until it is built.`,
         `Build the index first with CREATE UNIQUE INDEX CONCURRENTLY in a transaction:false migration, then add the constraint with ... USING INDEX that_index (a brief lock).`,
       );
     }
@@ -216,7 +216,7 @@ export class AlterTableRules {
       } else if (constraint.contype === "CONSTR_IDENTITY") rewrite("GENERATED ... AS IDENTITY, a new sequence value per row");
       else if (constraint.contype === "CONSTR_GENERATED" && constraint.generated_kind !== "v") rewrite("a stored generated expression");
       else if ((constraint.contype === "CONSTR_PRIMARY" || constraint.contype === "CONSTR_UNIQUE") && !constraint.indexname) {
-        this.report("create-index-blocking", "error", line, `${name} is added ${constraint.contype === "CONSTR_PRIMARY" ? "as the primary key" : "UNIQUE"}, which builds an index on ${displayName(relation)} while blocking writes.`, `Add the column plainly, build the index with CREATE UNIQUE INDEX CONCURRENTLY in a transaction:false migration, then add the constraint ... USING INDEX.`);
+        this.report("create-index-blocking", "error", line, `${name} is added ${constraint.contype === "CONSTR_PRIMARY" ? "as the primary key" : "UNIQUE"}, which builds an index on ${displayName(relation)} under an ACCESS EXCLUSIVE lock (no reads, no writes) until it is built.`, `Add the column plainly, build the index with CREATE UNIQUE INDEX CONCURRENTLY in a transaction:false migration, then add the constraint ... USING INDEX.`);
       }
     }
   }
