@@ -3,71 +3,17 @@
  * statements that lock or rewrite them, change their rows wholesale, or
  * take away what the release still running reads.
  */
-import type { AlterTableCmd, ColumnDef, Constraint, RangeVar } from "libpg-query";
+import type { AlterTableCmd, ColumnDef, Constraint, RangeVar, RenameStmt } from "libpg-query";
 import type { Migration } from "../migration-set.ts";
 import type { CheckSeverity } from "./finding.ts";
-import { type LocatedStatement, type Node, displayName, rangeVarOfNames, tableKey } from "./parsed-sql.ts";
+import { type LocatedStatement, displayName, rangeVarOfNames, tableKey } from "./parsed-sql.ts";
+import type { TableState } from "./table-state.ts";
 import { SERIAL_TYPES, volatilityOf } from "./volatility.ts";
 
 export type Report = (rule: string, severity: CheckSeverity, line: number, message: string, fix: string) => void;
 
 const EXPAND_CONTRACT =
   "Expand and contract over two releases: this release adds the new shape and the application writes both (or reads the new one with a fallback); the next release, once no running version reads the old one, removes it.";
-
-/**
- * Which tables existed before the migration, followed through its renames,
- * drops and creations; and which tables there are after it (for the next
- * migration's existing tables).
- */
-export class TableState {
-  private readonly existing: Set<string>;
-  private readonly present: Set<string>;
-
-  constructor(existingTables: ReadonlySet<string>) {
-    this.existing = new Set(existingTables);
-    this.present = new Set(existingTables);
-  }
-
-  /** True when the table has rows and readers from before this migration. */
-  existed(relation: RangeVar | undefined): boolean {
-    const key = tableKey(relation);
-    return key !== null && this.existing.has(key);
-  }
-
-  /** The tables after the statements seen so far. */
-  after(): ReadonlySet<string> {
-    return this.present;
-  }
-
-  create(relation: RangeVar | undefined): void {
-    const key = tableKey(relation);
-    // A temporary table is gone when the migration's session ends.
-    if (key !== null && relation?.relpersistence !== "t") this.present.add(key);
-  }
-
-  rename(relation: RangeVar | undefined, newName: string | undefined): void {
-    if (newName !== undefined) this.move(relation, { ...relation, relname: newName });
-  }
-
-  moveToSchema(relation: RangeVar | undefined, schema: string | undefined): void {
-    if (schema !== undefined) this.move(relation, { ...relation, schemaname: schema });
-  }
-
-  drop(relation: RangeVar | undefined): void {
-    const key = tableKey(relation);
-    if (key === null) return;
-    this.existing.delete(key);
-    this.present.delete(key);
-  }
-
-  private move(from: RangeVar | undefined, to: RangeVar): void {
-    const key = tableKey(from);
-    const next = tableKey(to);
-    if (key === null || next === null) return;
-    if (this.existing.delete(key)) this.existing.add(next);
-    if (this.present.delete(key)) this.present.add(next);
-  }
-}
 
 /** The column a `CHECK (column IS NOT NULL)` constrains, or null for any other constraint. */
 function notNullCheckColumn(constraint: Constraint): string | null {
@@ -136,7 +82,13 @@ export class AlterTableRules {
         );
         return;
       case "AT_DropColumn":
-        this.report("column-dropped", "warning", line, `Dropping ${name}.${column}: the release still running may read or write it, and fails once it is gone.`, `${EXPAND_CONTRACT} Drop the column in the release after the one that stops using it.`);
+        this.report(
+          "column-dropped",
+          "warning",
+          line,
+          `Dropping ${name}.${column}: the release still running may read or write it, and fails once it is gone.`,
+          `${EXPAND_CONTRACT} Drop the column in the release after the one that stops using it.`,
+        );
         return;
       default:
         return;
@@ -216,7 +168,13 @@ export class AlterTableRules {
       } else if (constraint.contype === "CONSTR_IDENTITY") rewrite("GENERATED ... AS IDENTITY, a new sequence value per row");
       else if (constraint.contype === "CONSTR_GENERATED" && constraint.generated_kind !== "v") rewrite("a stored generated expression");
       else if ((constraint.contype === "CONSTR_PRIMARY" || constraint.contype === "CONSTR_UNIQUE") && !constraint.indexname) {
-        this.report("create-index-blocking", "error", line, `${name} is added ${constraint.contype === "CONSTR_PRIMARY" ? "as the primary key" : "UNIQUE"}, which builds an index on ${displayName(relation)} under an ACCESS EXCLUSIVE lock (no reads, no writes) until it is built.`, `Add the column plainly, build the index with CREATE UNIQUE INDEX CONCURRENTLY in a transaction:false migration, then add the constraint ... USING INDEX.`);
+        this.report(
+          "create-index-blocking",
+          "error",
+          line,
+          `${name} is added ${constraint.contype === "CONSTR_PRIMARY" ? "as the primary key" : "UNIQUE"}, which builds an index on ${displayName(relation)} under an ACCESS EXCLUSIVE lock (no reads, no writes) until it is built.`,
+          "Add the column plainly, build the index with CREATE UNIQUE INDEX CONCURRENTLY in a transaction:false migration, then add the constraint ... USING INDEX.",
+        );
       }
     }
   }
@@ -230,17 +188,19 @@ export function tableRuleFindings(statement: LocatedStatement, tables: TableStat
     if (objtype !== "OBJECT_TABLE" || !tables.existed(relation)) return;
     for (const cmd of cmds ?? []) if ("AlterTableCmd" in cmd) alterTable.check(relation, cmd.AlterTableCmd, line);
   } else if ("RenameStmt" in node) {
-    const { renameType, relationType, relation, subname, newname } = node.RenameStmt;
-    if (renameType === "OBJECT_COLUMN" && relationType === "OBJECT_TABLE" && tables.existed(relation)) {
-      report("column-renamed", "warning", line, `Renaming ${displayName(relation)}.${subname} to ${newname}: the release still running reads and writes the old name, and fails from this migration until it is replaced.`, `${EXPAND_CONTRACT} (Add ${newname}, keep both in step with a trigger or dual writes, drop ${subname} later.)`);
-    } else if (renameType === "OBJECT_TABLE") {
-      if (tables.existed(relation)) report("table-renamed", "warning", line, `Renaming ${displayName(relation)} to ${newname}: the release still running uses the old name and fails from this migration until it is replaced.`, `${EXPAND_CONTRACT} (For example rename the table and leave a view with the old name until the next release.)`);
-      tables.rename(relation, newname);
-    }
+    renamed(node.RenameStmt, tables, line, report);
   } else if ("DropStmt" in node && node.DropStmt.removeType === "OBJECT_TABLE") {
     for (const object of node.DropStmt.objects ?? []) {
       const relation = "List" in object ? rangeVarOfNames(object.List.items) : undefined;
-      if (tables.existed(relation)) report("table-dropped", "warning", line, `Dropping ${displayName(relation)}: the release still running may read or write it, and fails once it is gone (and its rows are lost).`, `${EXPAND_CONTRACT} Drop the table in the release after the one that stops using it.`);
+      if (tables.existed(relation)) {
+        report(
+          "table-dropped",
+          "warning",
+          line,
+          `Dropping ${displayName(relation)}: the release still running may read or write it, and fails once it is gone (and its rows are lost).`,
+          `${EXPAND_CONTRACT} Drop the table in the release after the one that stops using it.`,
+        );
+      }
       tables.drop(relation);
     }
   } else if ("CreateStmt" in node) {
@@ -253,13 +213,55 @@ export function tableRuleFindings(statement: LocatedStatement, tables: TableStat
     tables.moveToSchema(node.AlterObjectSchemaStmt.relation, node.AlterObjectSchemaStmt.newschema);
   } else if ("IndexStmt" in node) {
     const { relation, concurrent } = node.IndexStmt;
-    if (!concurrent && tables.existed(relation)) {
-      report("create-index-blocking", "error", line, `CREATE INDEX without CONCURRENTLY on ${displayName(relation)} blocks every write to it (SHARE lock) until the index is built.`, `Use CREATE INDEX CONCURRENTLY, in a migration of its own marked "-- migrate:up transaction:false" (CONCURRENTLY refuses a transaction).`);
+    if (concurrent || !tables.existed(relation)) return;
+    report(
+      "create-index-blocking",
+      "error",
+      line,
+      `CREATE INDEX without CONCURRENTLY on ${displayName(relation)} blocks every write to it (SHARE lock) until the index is built.`,
+      `Use CREATE INDEX CONCURRENTLY, in a migration of its own marked "-- migrate:up transaction:false" (CONCURRENTLY refuses a transaction).`,
+    );
+  } else if ("UpdateStmt" in node) {
+    if (node.UpdateStmt.whereClause !== undefined || !tables.existed(node.UpdateStmt.relation)) return;
+    report(
+      "update-without-where",
+      "warning",
+      line,
+      `UPDATE without WHERE changes every row of ${displayName(node.UpdateStmt.relation)} in one transaction: all of them stay locked against other writers until the migration commits, and the table doubles in size until vacuumed.`,
+      "Add the WHERE that names the rows meant (e.g. WHERE col IS NULL), and backfill a large table in batches outside the migration.",
+    );
+  } else if ("DeleteStmt" in node) {
+    if (node.DeleteStmt.whereClause !== undefined || !tables.existed(node.DeleteStmt.relation)) return;
+    report(
+      "delete-without-where",
+      "warning",
+      line,
+      `DELETE without WHERE removes every row of ${displayName(node.DeleteStmt.relation)} in one transaction: all of them stay locked against other writers until the migration commits.`,
+      "Add the WHERE that names the rows meant; to empty a table on purpose, say so with TRUNCATE (and mind the readers of the running release).",
+    );
+  }
+}
+
+function renamed(rename: RenameStmt, tables: TableState, line: number, report: Report): void {
+  const { renameType, relationType, relation, subname, newname } = rename;
+  if (renameType === "OBJECT_COLUMN" && relationType === "OBJECT_TABLE" && tables.existed(relation)) {
+    report(
+      "column-renamed",
+      "warning",
+      line,
+      `Renaming ${displayName(relation)}.${subname} to ${newname}: the release still running reads and writes the old name, and fails from this migration until it is replaced.`,
+      `${EXPAND_CONTRACT} (Add ${newname}, keep both in step with a trigger or dual writes, drop ${subname} later.)`,
+    );
+  } else if (renameType === "OBJECT_TABLE") {
+    if (tables.existed(relation)) {
+      report(
+        "table-renamed",
+        "warning",
+        line,
+        `Renaming ${displayName(relation)} to ${newname}: the release still running uses the old name and fails from this migration until it is replaced.`,
+        `${EXPAND_CONTRACT} (For example rename the table and leave a view with the old name until the next release.)`,
+      );
     }
-  } else if ("UpdateStmt" in node || "DeleteStmt" in node) {
-    const [verb, { relation, whereClause }] = "UpdateStmt" in node ? (["UPDATE", node.UpdateStmt] as const) : (["DELETE", node.DeleteStmt] as const);
-    if (whereClause === undefined && tables.existed(relation)) {
-      report(`${verb.toLowerCase()}-without-where`, "warning", line, `${verb} without WHERE changes every row of ${displayName(relation)} in one transaction: all of them stay locked against other writers until the migration commits${verb === "UPDATE" ? ", and the table doubles in size until vacuumed" : ""}.`, verb === "UPDATE" ? "Add the WHERE that names the rows meant (e.g. WHERE col IS NULL), and backfill a large table in batches outside the migration." : "Add the WHERE that names the rows meant; to empty a table on purpose, say so with TRUNCATE (and mind the readers of the running release).");
-    }
+    tables.rename(relation, newname);
   }
 }

@@ -8,7 +8,8 @@
 import type { Migration } from "../migration-set.ts";
 import type { CheckFinding, CheckSeverity } from "./finding.ts";
 import { type LocatedStatement, type Node, type ParseOutcome, codePointOffsetToIndex, lineFinder, locateStatements } from "./parsed-sql.ts";
-import { AlterTableRules, type Report, TableState, tableRuleFindings } from "./table-rules.ts";
+import { AlterTableRules, type Report, tableRuleFindings } from "./table-rules.ts";
+import { TableState } from "./table-state.ts";
 import { isTransactionBoundary, needsTransaction, refusesTransaction } from "./transaction-rules.ts";
 
 export interface TextRuleContext {
