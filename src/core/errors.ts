@@ -74,6 +74,8 @@ export const errorCodes = {
   IMPORT_OUT_NOT_EMPTY: ExitCode.usage,
   IMPORT_CHECK_UNAVAILABLE: ExitCode.usage,
   IMPORT_CHECK_FAILED: ExitCode.migrationFailed,
+  // check
+  CHECK_PARSER_UNAVAILABLE: ExitCode.usage,
   // run: starting the application
   COMMAND_NOT_FOUND: ExitCode.commandNotFound,
   EXEC_FAILED: ExitCode.commandNotExecutable,
