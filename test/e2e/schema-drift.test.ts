@@ -86,7 +86,7 @@ async function expectDrift(template: string, flags: readonly string[], drift: Dr
     // A failed CREATE INDEX CONCURRENTLY is the way to leave an invalid index behind.
     if (!statement.includes("concurrently")) throw error;
   });
-  const expected = { missing: drift.missing ?? [], changed: drift.changed ?? [], extra: drift.extra ?? [] };
+  const expected = { missing: [...(drift.missing ?? [])], changed: [...(drift.changed ?? [])], extra: [...(drift.extra ?? [])] };
   const result = await judge(db.url, flags);
   const fails = expected.missing.length + expected.changed.length > 0;
 
