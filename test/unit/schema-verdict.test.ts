@@ -17,7 +17,7 @@ describe("reasonNotJudged", () => {
   });
   test("pending ones name a few versions, not all of them", () => {
     expect(reasonNotJudged(planMigrations(migrations, []))).toBe(
-      "8 migration(s) pending (001, 002, 003, 004, 005, … 3 more): the snapshot describes the schema once every migration is applied; run st44-migrate up, then judge again",
+      "8 migration(s) pending (001, 002, 003, 004, 005, … 3 more): the snapshot describes the schema once every migration is applied; run st44-migrate up first",
     );
   });
   test("a changed migration, or one this build does not know, is a reason too", () => {

@@ -35,7 +35,7 @@ function versions(list: readonly { readonly version: string }[]): string {
  */
 export function reasonNotJudged(plan: Plan): string | null {
   if (plan.pending.length > 0) {
-    return `${plan.pending.length} migration(s) pending (${versions(plan.pending)}): the snapshot describes the schema once every migration is applied; run st44-migrate up, then judge again`;
+    return `${plan.pending.length} migration(s) pending (${versions(plan.pending)}): the snapshot describes the schema once every migration is applied; run st44-migrate up first`;
   }
   const differing = [...plan.changed, ...plan.mismatched];
   if (differing.length > 0) {
