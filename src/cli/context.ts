@@ -17,6 +17,7 @@ import { type MigratorOptions, startReadingTracking } from "../migrator.ts";
 import { stderrIsTerminal } from "../output.ts";
 import { directorySource } from "../source/directory.ts";
 import { embeddedSource } from "../source/embedded.ts";
+import type { ExpectedSchemaLookup } from "../source/expected-schema.ts";
 import type { MigrationSource } from "../source/types.ts";
 import { interruptSignal } from "./interrupt.ts";
 
@@ -25,13 +26,18 @@ export interface CommandContext {
   readonly env: Env;
   readonly log: Logger;
   readonly source: MigrationSource;
+  /** The snapshot that describes `source`'s migrations (read when asked: only verify, status and health judge drift). */
+  readonly expectedSchema: () => Promise<ExpectedSchemaLookup>;
 }
 
 export function createContext(flags: Flags, env: Env = process.env): CommandContext {
   const log = createLogger(resolveLogFormat(flags, env, stderrIsTerminal()));
   const dir = stringSetting(flags, "dir", env, "MIGRATIONS_DIR");
-  const source = dir === undefined ? embeddedSource(embeddedUntilSetting(env)) : directorySource(dir);
-  return { env, log, source };
+  const embeddedUntil = dir === undefined ? embeddedUntilSetting(env) : undefined;
+  const source = dir === undefined ? embeddedSource(embeddedUntil) : directorySource(dir);
+  // Loaded when asked, so that up and run (a container's start) never parse the snapshot.
+  const expectedSchema = async () => (await import("../source/expected-schema.ts")).expectedSchemaFor(dir === undefined ? { embeddedUntil } : { dir });
+  return { env, log, source, expectedSchema };
 }
 
 export async function loadMigrations(context: CommandContext): Promise<readonly Migration[]> {

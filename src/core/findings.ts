@@ -1,12 +1,18 @@
 import { MigrateError } from "./errors.ts";
 import type { Plan, PlanEntry } from "./plan.ts";
 import { printable } from "./printable.ts";
+import type { SchemaDifference, SchemaDrift } from "./schema/compare.ts";
 
 /**
  * "What is wrong with this database, for this build", decided once: up, plan,
  * run, status, verify and the health check all read the same findings.
  */
-export type FindingKind = "changed" | "mismatched" | "unknown" | "pending" | "out-of-order" | "missing-table";
+export type FindingKind = "changed" | "mismatched" | "unknown" | "pending" | "out-of-order" | "missing-table" | SchemaFindingKind;
+
+/** Drift against the expected schema snapshot: one finding per object missing, changed (or invalid) and extra. */
+export type SchemaFindingKind = "schema-missing" | "schema-changed" | "schema-extra";
+
+export const SCHEMA_FINDING_KINDS: readonly SchemaFindingKind[] = ["schema-missing", "schema-changed", "schema-extra"];
 
 /** error: the database cannot be trusted by this build; warning: it works, but someone should look. */
 export type Severity = "error" | "warning";
@@ -65,6 +71,31 @@ export function missingTableFindings(tables: readonly string[]): Finding[] {
     severity: "error" as const,
     message: `table ${name}: the migrations create it but it does not exist`,
   }));
+}
+
+/**
+ * The findings of a schema comparison, each difference's ready line as its
+ * message (`missing column users.first_name`). Missing and changed objects
+ * are errors (the application's queries may fail on them); an extra object is
+ * a warning (nothing this build relies on is gone). Subject: `column users.first_name`.
+ */
+export function schemaDriftFindings(drift: SchemaDrift): Finding[] {
+  const finding = (kind: SchemaFindingKind, severity: Severity) => (difference: SchemaDifference): Finding => ({
+    kind,
+    subject: `${difference.objectKind} ${difference.name}`,
+    severity,
+    message: difference.line,
+  });
+  return [
+    ...drift.missing.map(finding("schema-missing", "error")),
+    ...drift.changed.map(finding("schema-changed", "error")),
+    ...drift.extra.map(finding("schema-extra", "warning")),
+  ];
+}
+
+/** What makes verify fail: every finding but an extra schema object, which fails only with --strict. */
+export function verifyFailures(findings: readonly Finding[], strict: boolean): Finding[] {
+  return findings.filter((finding) => strict || finding.kind !== "schema-extra");
 }
 
 export function ofKind(findings: readonly Finding[], kind: FindingKind): Finding[] {

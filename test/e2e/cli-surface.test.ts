@@ -171,7 +171,7 @@ describe("--help", () => {
     run: ["url", "dir", "wait", "log-format", "lock-wait", "lock-timeout", "statement-timeout", "lock-mode", "lock-retries", "on-unknown", "on-error"],
     status: ["url", "dir", "wait", "log-format", "json", "exit-code"],
     plan: ["url", "dir", "wait", "log-format", "on-unknown", "json"],
-    verify: ["url", "dir", "wait", "log-format", "json"],
+    verify: ["url", "dir", "wait", "log-format", "json", "strict"],
     down: ["url", "dir", "wait", "log-format", "lock-wait", "lock-timeout", "statement-timeout", "lock-mode", "to", "steps", "to-known", "all", "yes"],
     baseline: ["url", "dir", "wait", "log-format", "lock-wait", "lock-timeout", "statement-timeout", "lock-mode", "to", "force"],
     "mark-applied": ["url", "dir", "wait", "log-format", "lock-wait", "lock-timeout", "statement-timeout", "lock-mode", "yes", "force"],

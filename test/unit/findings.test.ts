@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { checksumMismatchError, healthReasons, missingTableFindings, planFindings, refusalToApply } from "../../src/core/findings.ts";
+import { checksumMismatchError, healthReasons, missingTableFindings, planFindings, refusalToApply, schemaDriftFindings } from "../../src/core/findings.ts";
+import { compareSnapshots, parseSnapshotText } from "../../src/core/schema/compare.ts";
+import { SNAPSHOT_TEXT_HEADER } from "../../src/core/schema/render.ts";
 import { buildMigrationSet } from "../../src/core/migration-set.ts";
 import { type AppliedRow, planMigrations } from "../../src/core/plan.ts";
 
@@ -61,5 +63,20 @@ describe("healthReasons", () => {
       "missing table(s): users",
     ]);
     expect(reasons.degraded).toEqual(["the database has migration(s) this build does not know: 008"]);
+  });
+});
+
+describe("schemaDriftFindings", () => {
+  const snapshot = (...lines: string[]) => parseSnapshotText([...SNAPSHOT_TEXT_HEADER, "", ...lines, ""].join("\n"));
+  test("missing and changed objects are errors, extra ones warnings, each with the comparison's line", () => {
+    const drift = compareSnapshots(
+      snapshot("table public.t", "  column a: integer", "  column b: text"),
+      snapshot("table public.t", "  column a: bigint", "table public.u"),
+    );
+    expect(schemaDriftFindings(drift).map((finding) => [finding.kind, finding.subject, finding.severity, finding.message])).toEqual([
+      ["schema-missing", "column t.b", "error", "missing column t.b"],
+      ["schema-changed", "column t.a", "error", "changed column t.a: integer → bigint"],
+      ["schema-extra", "table u", "warning", "extra table u"],
+    ]);
   });
 });

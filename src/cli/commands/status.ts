@@ -1,6 +1,8 @@
 import { defineCommand } from "citty";
 import { MigrateError } from "../../core/errors.ts";
 import { waitAndReadPlan } from "../../migrator.ts";
+import { judgeSchemaDrift } from "../../operations/schema-drift.ts";
+import { schemaDocument, schemaStatusLine } from "../../core/schema/verdict.ts";
 import { refusalToApply } from "../../core/findings.ts";
 import { statusDocument, statusTable } from "../../core/status-report.ts";
 import { connectionArgs, jsonArg } from "../args.ts";
@@ -18,8 +20,12 @@ export default defineCommand({
     },
   },
   async run({ args }) {
-    const plan = await withMigrator(args, async (_context, options) => (await waitAndReadPlan(options)).plan);
-    writeStdout(args.json ? `${JSON.stringify(statusDocument(plan), null, 2)}\n` : statusTable(plan));
+    const { plan, schema } = await withMigrator(args, async (context, options) => {
+      const expected = await context.expectedSchema();
+      const { plan } = await waitAndReadPlan(options);
+      return { plan, schema: await judgeSchemaDrift(options.sql, plan, expected) };
+    });
+    writeStdout(args.json ? `${JSON.stringify({ ...statusDocument(plan), schema: schemaDocument(schema) }, null, 2)}\n` : `${statusTable(plan)}${schemaStatusLine(schema)}\n`);
     if (args["exit-code"]) {
       const refusal = refusalToApply(plan, "warn");
       if (refusal) throw refusal;

@@ -1,7 +1,8 @@
 import { type PropertyValue, type SchemaObject, type SchemaSnapshot, buildSnapshot } from "../../core/schema/model.ts";
-import { normaliseDefinition, normaliseIndexDefinition, normaliseTriggerDefinition, policyCommand, triggerFiring } from "../../core/schema/normalise.ts";
+import { normaliseIndexDefinition, normaliseTriggerDefinition, policyCommand, triggerFiring } from "../../core/schema/normalise.ts";
 import type { Sql } from "../connection.ts";
 import * as queries from "./queries.ts";
+import { normaliseViewDefinition } from "../../core/schema/view-definition.ts";
 
 export interface ReadSchemaOptions {
   /** Include COMMENT ON texts (off by default: comments are documentation, not what the API depends on). */
@@ -78,7 +79,7 @@ export async function readSchema(sql: Sql, options: ReadSchemaOptions = {}): Pro
       using: str(row.using_expression), with_check: str(row.with_check),
     }, String(row.table_name));
   }
-  for (const row of rows.views) add(row.materialized === true ? "materialized view" : "view", row, { definition: normaliseDefinition(String(row.definition)) });
+  for (const row of rows.views) add(row.materialized === true ? "materialized view" : "view", row, { definition: normaliseViewDefinition(String(row.definition)) });
   for (const row of rows.routines) {
     const procedure = row.procedure === true;
     add(procedure ? "procedure" : "function", row, {
