@@ -155,9 +155,12 @@ describe("what a changed object's line says", () => {
     expect(lines(text("table public.t", "  column p: integer, not null, default 10"), text("table public.t", "  column p: bigint, default 10")).changed).toEqual(["changed column t.p: integer → bigint; now nullable"]);
   });
 
-  test("a reordering is never a blank line; definitions are shown whole; a view's is named, not shown", () => {
+  test("a reordering is never a blank line; definitions are shown whole, or named when too long for one line", () => {
     expect(change("enum public.e", "'a', 'b', 'c'", "'a', 'c', 'b'")).toEqual(["changed enum e: 'a', 'b', 'c' → 'a', 'c', 'b'"]);
-    expect(change("view public.v", "SELECT id, a, b FROM t", "SELECT id, b, a FROM t")).toEqual(["changed view v: definition differs"]);
+    expect(change("enum public.e", "'a', 'b'", "'a', 'b', 'c'")).toEqual(["changed enum e: gained 'c'"]);
+    expect(change("view public.v", "SELECT id, a, b FROM t", "SELECT id, b, a FROM t")).toEqual(["changed view v: SELECT id, a, b FROM t → SELECT id, b, a FROM t"]);
+    const long = `SELECT ${Array.from({ length: 40 }, (_, index) => `c${index}`).join(", ")} FROM t`;
+    expect(change("view public.v", long, `${long} WHERE c1 > 0`)).toEqual(["changed view v: definition differs"]);
     expect(lines(text("table public.t", "  trigger tr: BEFORE INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION f()"), text("table public.t", "  trigger tr: BEFORE UPDATE ON public.t FOR EACH ROW EXECUTE FUNCTION f()")).changed).toEqual([
       "changed trigger t.tr: BEFORE INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION f() → BEFORE UPDATE ON public.t FOR EACH ROW EXECUTE FUNCTION f()",
     ]);
@@ -165,7 +168,7 @@ describe("what a changed object's line says", () => {
 
   test("a function: the body as `body differs`, other attributes beside it", () => {
     expect(change("function public.f()", "returns integer, language sql, volatile, body sha256 aa", "returns integer, language sql, stable, body sha256 bb")).toEqual([
-      "changed function f(): body differs; returns integer, language sql, volatile → returns integer, language sql, stable",
+      "changed function f(): body differs; volatile → stable",
     ]);
   });
 

@@ -175,18 +175,22 @@ function unmatched(from: readonly string[], other: readonly string[]): string[] 
 const BODY_HASH = "body sha256 ";
 const INVALID_INDEX = "INVALID";
 
-/** A column's parts by attribute: the type comes first, then `collate …`, `not null`, `default …`, `generated …`. */
-function columnAttributes(parts: readonly string[]): Map<string, string> {
-  const attributes = new Map<string, string>();
+/**
+ * A column's or a domain's parts by attribute: the type comes first, then
+ * `collate …`, `not null`, `default …`, `generated …`, or a domain's checks
+ * (each named by its constraint).
+ */
+function attributes(parts: readonly string[]): Map<string, string> {
+  const found = new Map<string, string>();
   parts.forEach((part, index) => {
     const attribute = index === 0 ? "type" : part === "not null" ? "not null" : (part.split(" ")[0] ?? part);
-    attributes.set(attribute, part);
+    found.set(attribute, part);
   });
-  return attributes;
+  return found;
 }
 
-function describeColumnChange(expected: readonly string[], actual: readonly string[]): string {
-  const [before, after] = [columnAttributes(expected), columnAttributes(actual)];
+function describeByAttribute(expected: readonly string[], actual: readonly string[]): string {
+  const [before, after] = [attributes(expected), attributes(actual)];
   const details: string[] = [];
   for (const attribute of new Set([...before.keys(), ...after.keys()])) {
     const [was, now] = [before.get(attribute), after.get(attribute)];
@@ -200,24 +204,43 @@ function describeColumnChange(expected: readonly string[], actual: readonly stri
 
 const whole = (parts: readonly string[]): string => (parts.length === 0 ? "(nothing)" : parts.join(", "));
 
+/** `lost …`/`gained …`/`… → …` from the parts each side lacks, or null when that would hide a reordering. */
+function describeByParts(expected: readonly string[], actual: readonly string[]): string | null {
+  const lost = unmatched(expected, actual);
+  const gained = unmatched(actual, expected);
+  const kept = (parts: readonly string[], dropped: readonly string[]) => unmatched(parts, dropped);
+  if (kept(expected, lost).join("\u0000") !== kept(actual, gained).join("\u0000")) return null;
+  if (lost.length > 0 && gained.length > 0) return `${lost.join(", ")} → ${gained.join(", ")}`;
+  if (lost.length > 0) return `lost ${lost.join(", ")}`;
+  return `gained ${gained.join(", ")}`;
+}
+
+/** Kinds whose description is one definition: its pieces mean nothing on their own, so it is shown whole. */
+const WHOLE_DEFINITION: ReadonlySet<SchemaObjectKind> = new Set(["constraint", "index", "trigger", "policy", "view", "materialized view"]);
+const LONGEST_SHOWN = 240;
+
 /**
  * What differs between two descriptions of one object, in a few words: a
- * column by attribute, a function's body as `body differs`, a view as
- * `definition differs` (its text is long), anything else whole, old → new,
- * since a definition's pieces mean nothing on their own.
+ * column or a domain by attribute, a function's body as `body differs`, a
+ * definition whole (old → new, or `definition differs` when too long to
+ * read on one line), anything else by the parts lost and gained, or whole
+ * when only their order changed.
  */
 function describeChange(kind: SchemaObjectKind, expected: readonly string[], actual: readonly string[]): string {
-  if (kind === "column") return describeColumnChange(expected, actual);
-  if (kind === "view" || kind === "materialized view") return "definition differs";
+  if (kind === "column" || kind === "domain") return describeByAttribute(expected, actual);
+  if (WHOLE_DEFINITION.has(kind)) {
+    const [was, now] = [whole(expected), whole(actual)];
+    return was.length + now.length > LONGEST_SHOWN ? "definition differs" : `${was} → ${now}`;
+  }
   if (kind === "function" || kind === "procedure") {
     const body = (parts: readonly string[]) => parts.find((part) => part.startsWith(BODY_HASH));
     const rest = (parts: readonly string[]) => parts.filter((part) => !part.startsWith(BODY_HASH));
     const details = body(expected) === body(actual) ? [] : ["body differs"];
     const [was, now] = [rest(expected), rest(actual)];
-    if (was.join("\u0000") !== now.join("\u0000")) details.push(`${whole(was)} → ${whole(now)}`);
+    if (was.join("\u0000") !== now.join("\u0000")) details.push(describeByParts(was, now) ?? `${whole(was)} → ${whole(now)}`);
     return details.join("; ");
   }
-  return `${whole(expected)} → ${whole(actual)}`;
+  return describeByParts(expected, actual) ?? `${whole(expected)} → ${whole(actual)}`;
 }
 
 function difference(category: DriftCategory, entry: SnapshotEntry, detail: string | null, word: string = category): SchemaDifference {
