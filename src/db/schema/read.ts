@@ -1,6 +1,7 @@
 import { type PropertyValue, type SchemaObject, type SchemaSnapshot, buildSnapshot } from "../../core/schema/model.ts";
 import { normaliseDefinition, normaliseIndexDefinition, normaliseTriggerDefinition, policyCommand, triggerFiring } from "../../core/schema/normalise.ts";
-import type { Sql } from "../connection.ts";
+import type { Queryable } from "../connection.ts";
+import { type QueryRows, asQueryRows } from "../query-rows.ts";
 import * as queries from "./queries.ts";
 
 export interface ReadSchemaOptions {
@@ -10,34 +11,68 @@ export interface ReadSchemaOptions {
 
 type Row = Record<string, unknown>;
 
+const KINDS = {
+  extensions: queries.EXTENSIONS,
+  schemas: queries.SCHEMAS,
+  types: queries.TYPES,
+  sequences: queries.SEQUENCES,
+  tables: queries.TABLES,
+  columns: queries.COLUMNS,
+  constraints: queries.CONSTRAINTS,
+  indexes: queries.INDEXES,
+  triggers: queries.TRIGGERS,
+  policies: queries.POLICIES,
+  views: queries.VIEWS,
+  routines: queries.ROUTINES,
+} as const;
+
+/** The catalog's rows, one list per kind of query. */
+export type SchemaRows = { readonly [K in keyof typeof KINDS]: readonly Row[] };
+
+/**
+ * Every catalog query in ONE statement, each kind's rows as a json array.
+ * One statement because it may go through an application's pool (the health
+ * check's QueryRows port), where consecutive statements can land on different
+ * connections: a BEGIN or a SET there would stay behind on a pooled
+ * connection. Inside one statement, set_config(..., true) lasts only until
+ * the statement's implicit transaction ends, and the last column puts the
+ * caller's search_path back for a caller already inside a transaction.
+ * The FROM item (fenced by OFFSET 0, so it is scanned before the select list
+ * is computed) saves the search_path and then sets pg_catalog; the select
+ * list's subqueries run after it, left to right, and the restore runs last.
+ * One statement is also one snapshot of the catalog, and one round trip.
+ */
+export const SCHEMA_READ = `select ${Object.entries(KINDS)
+  .map(([kind, text]) => `(select coalesce(json_agg(r), '[]') from (${text}) r) as ${kind}`)
+  .join(",\n")},
+  set_config('search_path', entered.saved, true) is not null as restored
+from (select saved, set_config('search_path', 'pg_catalog', true) as qualified
+      from (select current_setting('search_path') as saved offset 0) saving offset 0) entered`;
+
+/** A json column as the driver gave it: parsed (postgres.js, pg) or, from a driver that does not parse json, text. */
+function jsonRows(value: unknown, kind: string): Row[] {
+  const parsed = typeof value === "string" ? JSON.parse(value) : value;
+  if (!Array.isArray(parsed)) throw new TypeError(`the schema read returned no rows for ${kind}`);
+  return parsed as Row[];
+}
+
+/** Reads the catalog through any driver (a postgres.js client, or the health check's port). */
+export async function readSchemaRows(db: Queryable | QueryRows): Promise<SchemaRows> {
+  const [row] = await asQueryRows(db)(SCHEMA_READ);
+  if (row === undefined) throw new TypeError("the schema read returned no row");
+  return Object.fromEntries(Object.keys(KINDS).map((kind) => [kind, jsonRows(row[kind], kind)])) as unknown as SchemaRows;
+}
+
+/** Reads the schema from pg_catalog (see SCHEMA_READ): the same whatever the caller's search_path. */
+export async function readSchema(db: Queryable | QueryRows, options: ReadSchemaOptions = {}): Promise<SchemaSnapshot> {
+  return snapshotFromRows(await readSchemaRows(db), options);
+}
+
 const str = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
 
-/**
- * Reads the schema from pg_catalog: one read-only transaction (one
- * consistent view), its queries sent together, search_path pg_catalog so the
- * server qualifies every name it prints.
- */
-export async function readSchema(sql: Sql, options: ReadSchemaOptions = {}): Promise<SchemaSnapshot> {
-  const rows = await sql.begin("isolation level repeatable read read only", async (tx) => {
-    await tx.unsafe("set local search_path = pg_catalog");
-    const run = (text: string) => tx.unsafe<Row[]>(text) as unknown as Promise<Row[]>;
-    const [extensions, schemas, types, sequences, tables, columns, constraints, indexes, triggers, policies, views, routines] = await Promise.all([
-      run(queries.EXTENSIONS),
-      run(queries.SCHEMAS),
-      run(queries.TYPES),
-      run(queries.SEQUENCES),
-      run(queries.TABLES),
-      run(queries.COLUMNS),
-      run(queries.CONSTRAINTS),
-      run(queries.INDEXES),
-      run(queries.TRIGGERS),
-      run(queries.POLICIES),
-      run(queries.VIEWS),
-      run(queries.ROUTINES),
-    ]);
-    return { extensions, schemas, types, sequences, tables, columns, constraints, indexes, triggers, policies, views, routines };
-  });
+/** The catalog's rows as the snapshot's objects: no I/O, so any way of reading the rows gives the same snapshot. */
+export function snapshotFromRows(rows: SchemaRows, options: ReadSchemaOptions = {}): SchemaSnapshot {
   const objects: SchemaObject[] = [];
   const add = (kind: SchemaObject["kind"], row: Row, properties: Record<string, PropertyValue>, table?: string) => {
     const comment = options.comments ? str(row.comment) : null;
