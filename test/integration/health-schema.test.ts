@@ -139,6 +139,17 @@ describe("drift makes the document unhealthy (missing, changed) or degraded (ext
       }
     });
   });
+
+  test("many differences: every line in the section, the first five in reasons", async () => {
+    const db = await seeded();
+    await db.sql.unsafe(Array.from({ length: 7 }, (_, index) => `create table extra_${index} (id int);`).join("\n"));
+    const report = await checkDatabaseHealth({ sql: db.sql, migrations: await seedMigrations() });
+    expect(report.status).toBe("degraded");
+    expect(report.schema.extra).toEqual(Array.from({ length: 7 }, (_, index) => `extra table extra_${index}`));
+    expect(report.reasons).toEqual([
+      "the database has objects the migrations do not create: extra table extra_0; extra table extra_1; extra table extra_2; extra table extra_3; extra table extra_4 (and 2 more: see schema)",
+    ]);
+  });
 });
 
 describe("the schema is unknown (not judged) and the status is the rest's", () => {
