@@ -20,6 +20,7 @@ import { resolveConnection } from "../src/config.ts";
 import { buildMigrationSet } from "../src/core/migration-set.ts";
 import { compareSnapshots, readExpectedSnapshot, snapshotEntries } from "../src/core/schema/compare.ts";
 import { renderSnapshotText } from "../src/core/schema/render.ts";
+import { fromPostgresJs } from "../src/db/query-rows.ts";
 import { readSchema } from "../src/db/schema/read.ts";
 import { type HealthDatabase, type HealthOptions, type HealthReport, checkDatabaseHealth } from "../src/health.ts";
 import type { Logger } from "../src/log.ts";
@@ -104,7 +105,7 @@ try {
         }
       }
       const readStarted = performance.now();
-      const live = await readSchema(sql);
+      const live = await readSchema(fromPostgresJs(sql)); // as the health check reads: the one statement through the port
       record("the schema read alone (postgres.js)", performance.now() - readStarted);
       const compareStarted = performance.now();
       compareSnapshots(expected, snapshotEntries(live));

@@ -1,6 +1,6 @@
 import { type PropertyValue, type SchemaObject, type SchemaSnapshot, buildSnapshot } from "../../core/schema/model.ts";
 import { normaliseDefinition, normaliseIndexDefinition, normaliseTriggerDefinition, policyCommand, triggerFiring } from "../../core/schema/normalise.ts";
-import type { Queryable } from "../connection.ts";
+import type { Queryable, Sql } from "../connection.ts";
 import { type QueryRows, asQueryRows } from "../query-rows.ts";
 import * as queries from "./queries.ts";
 
@@ -69,9 +69,30 @@ function jsonRows(value: unknown, kind: string): Row[] {
 
 /** Reads the catalog through any driver (a postgres.js client, or the health check's port). */
 export async function readSchemaRows(db: Queryable | QueryRows, options: ReadSchemaOptions = {}): Promise<SchemaRows> {
-  const [row] = await asQueryRows(db)(options.comments ? schemaReadStatement(options) : SCHEMA_READ);
+  const statement = options.comments ? schemaReadStatement(options) : SCHEMA_READ;
+  const [row] = isClient(db) ? await underCatalogPath(db, statement) : await asQueryRows(db)(statement);
   if (row === undefined) throw new TypeError("the schema read returned no row");
   return Object.fromEntries(Object.keys(KINDS).map((kind) => [kind, jsonRows(row[kind], kind)])) as unknown as SchemaRows;
+}
+
+function isClient(db: Queryable | QueryRows): db is Sql {
+  return typeof (db as Partial<Sql>).begin === "function";
+}
+
+/**
+ * With a client of its own (dump, npm run snapshot), the statement is also
+ * parsed under search_path pg_catalog, as the catalog queries were written
+ * for: a search_path that puts a schema before pg_catalog, with a function
+ * or operator named like one of pg_catalog's, cannot change what it calls.
+ * Through the health check's port that cannot be had without a SET that
+ * could stay behind on a pooled connection, so the set_config inside the
+ * statement does it for the functions that print names.
+ */
+async function underCatalogPath(sql: Sql, statement: string): Promise<readonly Row[]> {
+  return sql.begin("isolation level repeatable read read only", async (tx) => {
+    await tx.unsafe("set local search_path = pg_catalog");
+    return (await tx.unsafe(statement)) as unknown as Row[];
+  });
 }
 
 /** Reads the schema from pg_catalog (see SCHEMA_READ): the same whatever the caller's search_path. */
