@@ -1,6 +1,6 @@
 // The library: what an application imports. The CLI lives in src/cli/.
 export { checkDatabaseHealth, createHealthHandler, fromPgPool, fromPostgresJs, healthPlugin, httpStatusOf } from "./health.ts";
-export type { DatabaseState, HealthDatabase, HealthOptions, HealthPluginOptions, HealthReport, HealthStatus, PgPoolLike, QueryRows, RowsQueryable } from "./health.ts";
+export type { DatabaseState, HealthDatabase, HealthOptions, HealthPluginOptions, HealthReport, HealthStatus, PgPoolLike, SchemaSection, QueryRows, RowsQueryable } from "./health.ts";
 export { migrateUp, waitAndReadPlan } from "./migrator.ts";
 export type { MigratorOptions, UpResult, AppliedMigration } from "./migrator.ts";
 export { buildMigrationSet } from "./core/migration-set.ts";

@@ -1,24 +1,32 @@
 import { expectedTables } from "../core/expected-tables.ts";
 import { healthReasons, missingTableFindings, planFindings } from "../core/findings.ts";
-import { planMigrations } from "../core/plan.ts";
+import { type Plan, planMigrations } from "../core/plan.ts";
 import { migrationSummary } from "../core/status-report.ts";
 import { missingTables } from "../db/tables.ts";
 import { readTracking } from "../db/tracking.ts";
 import { appliedRows } from "../operations/read-plan.ts";
 import { stateOfFailure } from "./database-state.ts";
-import { type DatabaseState, type HealthReport, buildOfThisProcess, unreadMigrations } from "./report.ts";
+import { type ExpectedSchemaChoice, expectedSchemaOf } from "./expected.ts";
+import { type DatabaseState, type HealthReport, type SchemaSection, buildOfThisProcess, schemaNotJudged, unreadMigrations } from "./report.ts";
+import { readSchemaSection, schemaReasons } from "./schema-section.ts";
 import { type HealthOptions, type HealthSession, healthSessionOpener } from "./source.ts";
 
 const TIMED_OUT = Symbol("timed out");
 
 /**
  * Checks that the database is reachable, that every migration of this build
- * is applied unchanged, and that every table they create exists, within
- * `timeoutMs` (2 s) whatever the server does. Never throws for the database:
- * failures become an "unhealthy" report. Throws only when given no database
- * (or more than one) to read.
+ * is applied unchanged, that every table they create exists, and that the
+ * schema is the one they leave (HealthOptions.schema), within `timeoutMs`
+ * (2 s) whatever the server does. Never throws for the database: failures
+ * become an "unhealthy" report. Throws only for the caller's mistakes: no
+ * database (or more than one) to read, a schema text that is no snapshot.
  */
 export async function checkDatabaseHealth(options: HealthOptions): Promise<HealthReport> {
+  return checkDatabaseHealthAgainst(options, expectedSchemaOf(options));
+}
+
+/** The check with the expected schema chosen by the caller (the CLI's `--dir` reads DIR/schema.snapshot). */
+export async function checkDatabaseHealthAgainst(options: HealthOptions, expectedSchema: ExpectedSchemaChoice): Promise<HealthReport> {
   const open = healthSessionOpener(options);
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? 2000;
@@ -30,6 +38,7 @@ export async function checkDatabaseHealth(options: HealthOptions): Promise<Healt
     database,
     migrations: unreadMigrations(planMigrations(options.migrations, []).latestKnown),
     tables: { expected: tables.length, missing: null },
+    schema: schemaNotJudged("the database was not read"),
     duration_ms: Math.round(performance.now() - started),
     checked_at: checkedAt,
     build: buildOfThisProcess(),
@@ -38,18 +47,22 @@ export async function checkDatabaseHealth(options: HealthOptions): Promise<Healt
 
   let timedOut = false;
   let session: HealthSession | undefined;
+  /** Gives the session back once: kept (the reads finished) or abandoned (a read still running). */
+  const release = (abandoned: boolean) => {
+    const held = session;
+    session = undefined;
+    held?.end(abandoned);
+  };
   const work = (async () => {
     const opened = await open();
     // Opened after the bound: nothing was sent on it, so the pool may have it back as it is.
     if (timedOut) return opened.end(false);
     session = opened;
     try {
-      const result = await Promise.all([readTracking(opened.query), missingTables(opened.query, tables)]);
-      opened.end(false);
-      return result;
+      return await Promise.all([readTracking(opened.query), missingTables(opened.query, tables)]);
     } catch (error) {
       // A statement the server refused leaves a usable connection; anything else (a socket error) does not.
-      if (!timedOut) opened.end(!hasSqlState(error));
+      if (!timedOut) release(!hasSqlState(error));
       throw error;
     }
   })();
@@ -63,18 +76,25 @@ export async function checkDatabaseHealth(options: HealthOptions): Promise<Healt
     if (outcome === TIMED_OUT || outcome === undefined) {
       timedOut = true;
       // A read still running holds its connection (a pg pool client): drop it, so the pool is not left a client short.
-      session?.end(true);
+      release(true);
       return unread("timeout", `the database did not answer within ${timeoutMs} ms`);
     }
+    clearTimeout(timer);
     const [tracking, missing] = outcome;
     const plan = planMigrations(options.migrations, appliedRows(tracking, options.migrations));
     const { unhealthy, degraded } = healthReasons([...planFindings(plan), ...missingTableFindings(missing)]);
     if (tracking.kind === "missing") unhealthy.unshift("the tracking table schema_migrations does not exist: no migration was applied");
+    const schema = await judgeSchema(plan, expectedSchema, session, timeoutMs - (performance.now() - started), () => release(true));
+    release(false);
+    const drift = schemaReasons(schema);
+    unhealthy.push(...drift.unhealthy);
+    degraded.push(...drift.degraded);
     return {
       status: unhealthy.length > 0 ? "unhealthy" : degraded.length > 0 ? "degraded" : "healthy",
       database: "connected",
       migrations: migrationSummary(plan),
       tables: { expected: tables.length, missing },
+      schema,
       duration_ms: Math.round(performance.now() - started),
       checked_at: checkedAt,
       build: buildOfThisProcess(),
@@ -86,6 +106,17 @@ export async function checkDatabaseHealth(options: HealthOptions): Promise<Healt
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Drift is judged only against a schema the migrations are meant to have left: all applied, none from a newer release. */
+async function judgeSchema(plan: Plan, choice: ExpectedSchemaChoice, session: HealthSession | undefined, leftMs: number, abandon: () => void): Promise<SchemaSection> {
+  if (plan.pending.length > 0) return schemaNotJudged(`not judged while migrations are pending (${plan.pending.map((migration) => migration.version).join(", ")}): the schema is not yet the one they leave`);
+  if (plan.unknown.length > 0) return schemaNotJudged(`not judged: the database has migrations this build does not know (${plan.unknown.map((entry) => entry.version).join(", ")}), so its schema is a newer release's`);
+  if (choice.expected === null) return schemaNotJudged(choice.reason);
+  if (session === undefined) return schemaNotJudged("the database was not read");
+  // What is left of the bound, less a margin to compare and answer in.
+  const margin = Math.min(50, leftMs / 10);
+  return readSchemaSection(session.query, choice.expected, leftMs - margin, abandon);
 }
 
 function hasSqlState(error: unknown): boolean {

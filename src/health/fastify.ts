@@ -1,4 +1,5 @@
 import { checkDatabaseHealth } from "./check.ts";
+import { expectedSchemaOf } from "./expected.ts";
 import { HEALTH_HEADERS, httpStatusOf } from "./handler.ts";
 import { type HealthOptions, healthSessionOpener } from "./source.ts";
 
@@ -25,6 +26,7 @@ export type HealthPluginOptions = HealthOptions & {
  */
 export async function healthPlugin(fastify: HealthRouteHost, options: HealthPluginOptions): Promise<void> {
   healthSessionOpener(options); // no database given: register fails at start-up, not at the first probe
+  expectedSchemaOf(options); // so is a schema option that is no snapshot (SNAPSHOT_INVALID)
   fastify.get(options.path ?? "/health/database", async (_request, reply) => {
     const report = await checkDatabaseHealth(options);
     let answer = reply.code(httpStatusOf(report));

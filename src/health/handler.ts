@@ -1,4 +1,5 @@
 import { checkDatabaseHealth } from "./check.ts";
+import { expectedSchemaOf } from "./expected.ts";
 import type { HealthReport } from "./report.ts";
 import { type HealthOptions, healthSessionOpener } from "./source.ts";
 
@@ -16,6 +17,7 @@ export const HEALTH_HEADERS = { "content-type": "application/json; charset=utf-8
  */
 export function createHealthHandler(options: HealthOptions): (request?: Request) => Promise<Response> {
   healthSessionOpener(options); // a missing database is said when the route is made, not at the first probe
+  expectedSchemaOf(options); // so is a schema option that is no snapshot (SNAPSHOT_INVALID)
   return async () => {
     const report = await checkDatabaseHealth(options);
     return new Response(JSON.stringify(report), { status: httpStatusOf(report), headers: HEALTH_HEADERS });

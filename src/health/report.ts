@@ -27,12 +27,35 @@ export interface HealthReport {
   readonly database: DatabaseState;
   readonly migrations: { readonly [K in keyof Summary]: K extends "expected_latest" ? Summary[K] : Summary[K] | null };
   readonly tables: { readonly expected: number; readonly missing: readonly string[] | null };
+  /** The live schema against the expected one (the build's snapshot): see SchemaSection. */
+  readonly schema: SchemaSection;
   readonly duration_ms: number;
   readonly checked_at: string;
   /** The build that answers: lets a deploy tell the new containers from the old. */
   readonly build: { readonly version: string; readonly commit: string };
   /** Why the status is not healthy; never holds a connection string or password. */
   readonly reasons: readonly string[];
+}
+
+/**
+ * Drift, one line per object (`missing column users.first_name`,
+ * `changed column tasks.points: integer → bigint`, `extra table public.audit`):
+ * - `ok`: the live schema is the expected one;
+ * - `drift`: it differs (missing or changed objects make the document
+ *   unhealthy, extra ones degraded);
+ * - `unknown`: not judged, `reason` says why (pending or unknown migrations,
+ *   no expected schema, the read did not finish in the bound); the lists are null.
+ */
+export interface SchemaSection {
+  readonly status: "ok" | "drift" | "unknown";
+  readonly missing: readonly string[] | null;
+  readonly changed: readonly string[] | null;
+  readonly extra: readonly string[] | null;
+  readonly reason?: string;
+}
+
+export function schemaNotJudged(reason: string): SchemaSection {
+  return { status: "unknown", missing: null, changed: null, extra: null, reason };
 }
 
 export function buildOfThisProcess(): HealthReport["build"] {

@@ -2,7 +2,7 @@ import type postgres from "postgres";
 import { MigrateError } from "../core/errors.ts";
 import type { Migration } from "../core/migration-set.ts";
 import type { Sql } from "../db/connection.ts";
-import { type QueryRows, type RowsQueryable, fromPgPool, fromPostgresJs } from "../db/query-rows.ts";
+import { type QueryRows, type RowsQueryable, fromPgPool } from "../db/query-rows.ts";
 
 /**
  * A node-postgres Pool as the check uses it: one client checked out per
@@ -32,6 +32,14 @@ export type HealthOptions = HealthDatabase & {
   readonly migrations: readonly Migration[];
   /** Upper bound for the whole check (ms); default 2000. */
   readonly timeoutMs?: number;
+  /**
+   * The schema the migrations leave, as `st44-migrate dump` prints it (the
+   * text of their schema.snapshot), to find drift. Left out: the snapshot this
+   * build embeds, when `migrations` are exactly the ones it embeds
+   * (bundledMigrations()); with other migrations, none. null: no comparison.
+   * Without one, the document's schema section says `unknown`.
+   */
+  readonly schema?: string | null;
 };
 
 /** One check's connection: the reads go through `query`; `end(abandoned)` gives it back (abandoned: cut off, drop it). */
@@ -52,8 +60,8 @@ export function healthSessionOpener(options: HealthDatabase): () => Promise<Heal
     );
   }
   if (options.sql) {
-    const query = fromPostgresJs(options.sql as Sql);
-    return async () => ({ query, end: keep });
+    const sql = options.sql as Sql;
+    return async () => cancellableSession(sql);
   }
   if (options.pool) {
     const pool = options.pool;
@@ -68,6 +76,31 @@ export function healthSessionOpener(options: HealthDatabase): () => Promise<Heal
   }
   const query = rowsFunction(options.query as (text: string) => unknown);
   return async () => ({ query, end: keep });
+}
+
+/**
+ * postgres.js queries of one check: a check cut off by its bound cancels
+ * the ones still running, so a read stuck behind a lock does not keep one
+ * of the application's pooled connections busy until the lock goes.
+ */
+function cancellableSession(sql: Sql): HealthSession {
+  const running = new Set<ReturnType<Sql["unsafe"]>>();
+  const query: QueryRows = async (text) => {
+    const pending = sql.unsafe(text);
+    running.add(pending);
+    try {
+      return (await pending) as unknown as readonly Record<string, unknown>[];
+    } finally {
+      running.delete(pending);
+    }
+  };
+  return {
+    query,
+    end(abandoned) {
+      if (!abandoned) return;
+      for (const pending of running) Promise.resolve(pending.cancel()).catch(() => {});
+    },
+  };
 }
 
 function isPgPool(pool: RowsQueryable): pool is PgPoolLike {
