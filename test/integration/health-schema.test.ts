@@ -205,7 +205,7 @@ describe("the schema option: the application's own migrations and their snapshot
     await db.sql`alter table a alter column label drop not null`;
     const after = await handler();
     expect(after.status).toBe(503);
-    expect(((await after.json()) as HealthReport).schema.changed).toEqual(["changed column a.label: lost not null"]);
+    expect(((await after.json()) as HealthReport).schema.changed).toEqual(["changed column a.label: now nullable"]);
     expect(() => createHealthHandler({ sql: db.sql, migrations, schema: "create table a (id int);" })).toThrow(expect.objectContaining({ code: "SNAPSHOT_INVALID" }));
   });
 });

@@ -18,7 +18,7 @@ export interface SchemaDifference {
   readonly objectKind: SchemaObjectKind;
   /** For people: `users.first_name` (a table's member under its table), `update_updated_at_column()`; `public.` left out. */
   readonly name: string;
-  /** For a changed object: what differs (`integer → bigint`, `body differs`, `lost not null`); null otherwise. */
+  /** For a changed object: what differs (`integer → bigint`, `body differs`, `now nullable`); null otherwise. */
   readonly detail: string | null;
   /** The one-line report: `missing column users.first_name`, `changed column tasks.points: integer → bigint`, `invalid index users.idx_x`. */
   readonly line: string;
