@@ -6,6 +6,7 @@ import { missingTables } from "../db/tables.ts";
 import { readTracking } from "../db/tracking.ts";
 import { appliedRows } from "../operations/read-plan.ts";
 import { stateOfFailure } from "./database-state.ts";
+import { reasonNotJudged } from "../core/schema/verdict.ts";
 import { type ExpectedSchemaChoice, expectedSchemaOf } from "./expected.ts";
 import { type DatabaseState, type HealthReport, type SchemaSection, buildOfThisProcess, schemaNotJudged, unreadMigrations } from "./report.ts";
 import { readSchemaSection, schemaReasons } from "./schema-section.ts";
@@ -110,8 +111,9 @@ export async function checkDatabaseHealthAgainst(options: HealthOptions, expecte
 
 /** Drift is judged only against a schema the migrations are meant to have left: all applied, none from a newer release. */
 async function judgeSchema(plan: Plan, choice: ExpectedSchemaChoice, session: HealthSession | undefined, leftMs: number, abandon: () => void): Promise<SchemaSection> {
-  if (plan.pending.length > 0) return schemaNotJudged(`not judged while migrations are pending (${plan.pending.map((migration) => migration.version).join(", ")}): the schema is not yet the one they leave`);
-  if (plan.unknown.length > 0) return schemaNotJudged(`not judged: the database has migrations this build does not know (${plan.unknown.map((entry) => entry.version).join(", ")}), so its schema is a newer release's`);
+  // The same rule, and the same words, as verify and status.
+  const notJudged = reasonNotJudged(plan);
+  if (notJudged !== null) return schemaNotJudged(notJudged);
   if (choice.expected === null) return schemaNotJudged(choice.reason);
   if (session === undefined) return schemaNotJudged("the database was not read");
   // What is left of the bound, less a margin to compare and answer in.
