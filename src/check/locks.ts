@@ -49,7 +49,7 @@ export async function measureMigration(sql: Sql, migration: Migration, tables: r
   let measurement: Measurement | null = null;
   await sql
     .begin(async (tx) => {
-      const notes = await insertSampleRows(tx, tables, true);
+      const notes = await insertSampleRows(tx, tables, true, migration.up);
       measurement = { ...(await runMeasured(tx, migration, blankTransactionControl(migration.up).text, tables, true)), notes };
       throw ROLL_BACK;
     })
@@ -62,7 +62,7 @@ export async function measureMigration(sql: Sql, migration: Migration, tables: r
 
 /** transaction:false, on a scratch copy the caller drops afterwards: each statement commits on its own. */
 export async function measureInAutocommit(scratch: Sql, migration: Migration, tables: readonly ExistingTable[]): Promise<Measurement> {
-  const notes = await insertSampleRows(scratch, tables, false);
+  const notes = await insertSampleRows(scratch, tables, false, migration.up);
   const measured = await runMeasured(scratch, migration, migration.up, tables, false);
   return {
     ...measured,

@@ -58,17 +58,26 @@ export async function checkNewMigrations(server: CheckServer, set: readonly Migr
   const results: MigrationCheck[] = [];
   const trip = await server.createDatabase();
   let stopped: string | null = null;
+  // The dump after the last round trip, while nothing has been applied since: the next migration's "before".
+  let known: KnownState | null = null;
   for (const migration of fresh) {
     if (stopped !== null) {
       results.push({ fileName: migration.fileName, transaction: migration.options.transaction, observations: [], roundTrip: "not run", findings: [], allowed: [], notes: [stopped] });
       continue;
     }
     const index = set.indexOf(migration);
-    const result = await checkOne(server, trip, set.slice(0, index), migration, textRules);
+    const result = await checkOne(server, trip, set.slice(0, index), migration, textRules, known?.through === index ? known.dump : null);
     results.push(result.check);
+    known = result.known;
     if (result.stop) stopped = `not run: ${migration.fileName} before it could not be checked through`;
   }
   return results;
+}
+
+interface KnownState {
+  /** How many migrations of the set the trip database holds. */
+  readonly through: number;
+  readonly dump: string;
 }
 
 async function checkOne(
@@ -77,12 +86,17 @@ async function checkOne(
   before: readonly Migration[],
   migration: Migration,
   textRules: TextRules | undefined,
-): Promise<{ check: MigrationCheck; stop: boolean }> {
+  knownBefore: string | null,
+): Promise<{ check: MigrationCheck; stop: boolean; known: KnownState | null }> {
   const findings: CheckFinding[] = [];
   const notes: string[] = [];
   let roundTrip: RoundTrip = "not run";
   let observations: MigrationCheck["observations"] = [];
-  const done = (stop: boolean) => ({ check: { fileName: migration.fileName, transaction: migration.options.transaction, observations, roundTrip, findings, allowed: [], notes }, stop });
+  const done = (stop: boolean, known: KnownState | null = null) => ({
+    check: { fileName: migration.fileName, transaction: migration.options.transaction, observations, roundTrip, findings, allowed: [], notes },
+    stop,
+    known,
+  });
 
   try {
     await applyUpTo(trip, before);
@@ -91,7 +105,7 @@ async function checkOne(
     return done(true);
   }
   const tables = await existingTables(trip.open());
-  const beforeDump = await dumpText(trip.open());
+  const beforeDump = knownBefore ?? (await dumpText(trip.open()));
   if (textRules) findings.push(...(await textRules(migration, { existingTables: new Set(tables.map((table) => table.name)) })));
 
   const measurement = await measure(server, trip, migration, tables);
@@ -102,7 +116,9 @@ async function checkOne(
   try {
     await applyUpTo(trip, [...before, migration]);
   } catch (error) {
-    findings.push(failed("apply-failed", migration, "It does not apply on the schema of the migrations before it", error, "Fix the statement named; the line is in the file."));
+    const finding = failed("apply-failed", migration, "It does not apply on the schema of the migrations before it", error, "Fix the statement named; the line is in the file.");
+    // The server gives no position for some errors (a missing column in ALTER TABLE); the measured run found the statement.
+    findings.push(finding.line === null && measurement.failure !== null ? { ...finding, line: measurement.failure.line } : finding);
     return done(true);
   }
   if (measurement.failure !== null) {
@@ -144,7 +160,8 @@ async function checkOne(
     findings.push(failed("round-trip", migration, "After its down part it does not apply again", error, roundTripFix));
     return done(true);
   }
-  const again = schemaDifferences(afterDump, await dumpText(trip.open()));
+  const againDump = await dumpText(trip.open());
+  const again = schemaDifferences(afterDump, againDump);
   roundTrip = undone.length === 0 && again.length === 0 ? "ok" : "failed";
   if (undone.length > 0) {
     findings.push({ rule: "round-trip", severity: "error", fileName: migration.fileName, line: null, message: `Its down part does not restore the schema before it (- before, + after down): ${undone.join("; ")}.`, fix: roundTripFix });
@@ -152,7 +169,7 @@ async function checkOne(
   if (again.length > 0) {
     findings.push({ rule: "round-trip", severity: "error", fileName: migration.fileName, line: null, message: `Applied again after its down part it leaves another schema than the first time (- first, + again): ${again.join("; ")}.`, fix: roundTripFix });
   }
-  return done(false);
+  return done(false, { through: before.length + 1, dump: againDump });
 }
 
 /** In a rolled-back transaction on the trip database, or (transaction:false) in autocommit on a scratch copy of it. */

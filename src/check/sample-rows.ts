@@ -1,7 +1,8 @@
 /**
- * A row in each existing table before a migration is measured, so that what
- * a statement does to data (a rewrite, a NOT NULL that fails on rows) shows
- * as it would in production. Generic: every column without a default gets a
+ * A row in each existing table the migration names (and in those its
+ * foreign keys need) before it is measured, so that what a statement does
+ * to data (a NOT NULL that fails on rows, a validation) shows as it would
+ * in production. Generic: every column without a default gets a
  * value of its type (a foreign key: a row of the referenced table); a table
  * whose constraints refuse that is left empty, and the report says so.
  */
@@ -69,6 +70,28 @@ function valueFor(column: ColumnRow): string | null {
   }
 }
 
+/**
+ * The tables the migration's text names, and those their foreign keys need
+ * rows in: rows change only what a statement does to the table it works on
+ * (a NOT NULL that fails, a validation), and filling a hundred tables before
+ * each of a hundred migrations would be most of the run. A table reached
+ * only through a function or dynamic SQL stays empty.
+ */
+function tablesToFill(tables: readonly ExistingTable[], references: readonly { table: number; referenced: number }[], sql: string): ExistingTable[] {
+  const words = new Set(sql.toLowerCase().match(/[a-z_][a-z0-9_$]*/g) ?? []);
+  const wanted = new Set(tables.filter((table) => words.has(table.name.slice(table.name.indexOf(".") + 1).toLowerCase())).map((table) => table.oid));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const edge of references) {
+      if (wanted.has(edge.table) && !wanted.has(edge.referenced)) {
+        wanted.add(edge.referenced);
+        grew = true;
+      }
+    }
+  }
+  return tables.filter((table) => wanted.has(table.oid));
+}
+
 /** Referenced tables first (Kahn's order); tables in a cycle of foreign keys come last, in name order. */
 function fillOrder(tables: readonly ExistingTable[], references: readonly { table: number; referenced: number }[]): ExistingTable[] {
   const pending = new Map(tables.map((table) => [table.oid, table]));
@@ -89,14 +112,16 @@ function fillOrder(tables: readonly ExistingTable[], references: readonly { tabl
  * Inside a transaction each try is under a savepoint, so a refused row
  * leaves the transaction usable; in autocommit each INSERT stands alone.
  */
-export async function insertSampleRows(db: Run, tables: readonly ExistingTable[], inTransaction: boolean): Promise<string[]> {
-  if (tables.length === 0) return [];
-  const oids = tables.map((table) => table.oid).join(",");
-  const columns = (await db.unsafe(COLUMNS(oids))) as unknown as ColumnRow[];
-  const references = ((await db.unsafe(REFERENCES(oids))) as unknown as { table_oid: string; referenced_oid: string }[]).map((row) => ({
+export async function insertSampleRows(db: Run, allTables: readonly ExistingTable[], inTransaction: boolean, sql: string): Promise<string[]> {
+  if (allTables.length === 0) return [];
+  const all = allTables.map((table) => table.oid).join(",");
+  const references = ((await db.unsafe(REFERENCES(all))) as unknown as { table_oid: string; referenced_oid: string }[]).map((row) => ({
     table: Number(row.table_oid),
     referenced: Number(row.referenced_oid),
   }));
+  const tables = tablesToFill(allTables, references, sql);
+  if (tables.length === 0) return [];
+  const columns = (await db.unsafe(COLUMNS(tables.map((table) => table.oid).join(",")))) as unknown as ColumnRow[];
   const notes: string[] = [];
   for (const table of fillOrder(tables, references)) {
     const own = columns.filter((column) => Number(column.table_oid) === table.oid && column.needs_value);
