@@ -14,6 +14,7 @@ import { schemaDifferences } from "../core/check/schema-diff.ts";
 import { type Migration, buildMigrationSet } from "../core/migration-set.ts";
 import type { Logger } from "../log.ts";
 import { directorySource } from "../source/directory.ts";
+import { measureMigration } from "./locks.ts";
 import { type TextRules, applyUpTo, checkNewMigrations, dumpText, failureText } from "./round-trip.ts";
 import { type Selection, selectNewMigrations } from "./select.ts";
 import { openCheckServer } from "./server.ts";
@@ -114,8 +115,11 @@ async function applyFromEmpty(server: Awaited<ReturnType<typeof openCheckServer>
     await applyUpTo(empty, set);
     return { dump: await dumpText(empty.open()), failure: null };
   } catch (error) {
-    const { line, text } = failureText(error);
+    const { line: reported, text } = failureText(error);
     const fileName = /^Migration (\S+) failed/.exec(text)?.[1] ?? set.at(-1)?.fileName ?? "";
+    // The server gives no position for some errors (a missing column in ALTER TABLE): run the file's statements, rolled back, to find it.
+    const failing = set.find((migration) => migration.fileName === fileName);
+    const line = reported ?? (failing ? (await measureMigration(empty.open(), failing, [], false).catch(() => null))?.failure?.line ?? null : null);
     return {
       dump: "",
       failure: { rule: "apply-failed", severity: "error", fileName, line, message: `The set does not apply to an empty database: ${text}`, fix: "Fix the statement named (the line is in the file); a first deploy runs exactly this." },

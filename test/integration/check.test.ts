@@ -55,6 +55,18 @@ describe("check on the seed set", () => {
   });
 });
 
+describe("a migration that does not apply", () => {
+  test("from empty: the file and the line of the failing statement, although the server gives no position; nothing else runs", async () => {
+    const dir = folderWith({ "017_drop_nickname.sql": "-- migrate:up\nSELECT 1;\n\nALTER TABLE users DROP COLUMN nickname;\n-- migrate:down\nSELECT 1;\n" });
+    const report = await runCheck({ dir, selection: { kind: "last" }, url: serverUrl(), log: silentLogger });
+    expect(report.fromEmpty).toBe("failed");
+    expect(report.findings).toHaveLength(1);
+    expect(report.findings[0]).toMatchObject({ rule: "apply-failed", severity: "error", fileName: "017_drop_nickname.sql", line: 4 });
+    expect(report.findings[0]?.message).toContain('column "nickname" of relation "users" does not exist');
+    expect(report.migrations.map((entry) => entry.roundTrip)).toEqual(["not run"]);
+  });
+});
+
 describe("check of new migrations, each measured on the schema before it", () => {
   let report: CheckReport;
   let dir: string;
