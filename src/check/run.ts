@@ -28,6 +28,8 @@ export interface CheckOptions {
   readonly selection: Selection;
   /** A server check may create databases on; absent: a throwaway embedded PostgreSQL. */
   readonly url?: string;
+  /** How long to wait for the server of `url` to accept connections (ms); default 60 s. */
+  readonly waitMs?: number;
   readonly log: Logger;
   readonly textRules?: TextRules;
 }
@@ -49,7 +51,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   const selected = selectNewMigrations(set, options.selection, options.dir);
   options.log.info(`check: ${selected.migrations.length} new migration(s): ${selected.migrations.map((migration) => migration.fileName).join(", ") || "none"} (${selected.description})`);
 
-  const server = await openCheckServer(options.url, options.log);
+  const server = await openCheckServer(options.url, options.waitMs ?? 60_000, options.log);
   try {
     const setFindings: CheckFinding[] = [];
     const fromEmpty = await applyFromEmpty(server, set);

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { type ConnectionConfig, resolveConnection } from "../config.ts";
 import { MigrateError } from "../core/errors.ts";
 import { type Sql, createClient } from "../db/connection.ts";
+import { waitForDatabase } from "../db/wait.ts";
 import { loadEmbeddedPostgres, startThrowawayPostgres } from "../import/throwaway-postgres.ts";
 import { type Logger, silentLogger } from "../log.ts";
 
@@ -28,7 +29,8 @@ export interface ScratchDatabase {
   close(): Promise<void>;
 }
 
-export async function openCheckServer(url: string | undefined, log: Logger): Promise<CheckServer> {
+/** `waitMs`: how long the server of --url may take to accept connections (--wait). */
+export async function openCheckServer(url: string | undefined, waitMs: number, log: Logger): Promise<CheckServer> {
   let stop = async () => {};
   let description: string;
   if (url === undefined) {
@@ -52,7 +54,8 @@ export async function openCheckServer(url: string | undefined, log: Logger): Pro
   const admin = createClient(base, { log: silentLogger, max: 1 });
   const created: ScratchDatabase[] = [];
   try {
-    const [row] = await admin<{ version: string }[]>`select current_setting('server_version') as version`;
+    // A CI service may still be starting: wait as every command that connects does, and fail with DB_UNREACHABLE or DB_AUTH_FAILED.
+    const [row] = await waitForDatabase(() => admin<{ version: string }[]>`select current_setting('server_version') as version`, base, waitMs, log);
     description = `${description}, PostgreSQL ${row?.version ?? "?"}`;
   } catch (error) {
     await admin.end({ timeout: 1 });

@@ -82,6 +82,15 @@ describe("st44-migrate check (the binary)", () => {
     expect(result.stderr).toContain("--url postgres://");
   });
 
+  test("a server that does not answer: DB_UNREACHABLE (exit 3) within the wait, the password not shown", async () => {
+    const url = new URL(serverUrl());
+    url.port = "1";
+    const result = await runBinary(["check", "--url", url.toString(), "--wait", "0"], { cwd: workspace() });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain("[DB_UNREACHABLE]");
+    expect(result.output).not.toContain(password());
+  });
+
   test("usage errors exit 2: an unknown format, --base with --since, a --base git cannot read", async () => {
     const root = workspace();
     const format = await runBinary(["check", "--url", serverUrl(), "--format", "xml"], { cwd: root });

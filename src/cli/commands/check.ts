@@ -1,14 +1,14 @@
 import { appendFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { defineCommand } from "citty";
-import { resolveLogFormat, stringSetting } from "../../config.ts";
+import { durationSetting, resolveLogFormat, stringSetting } from "../../config.ts";
 import { renderAnnotations, renderStepSummary } from "../../core/check/github.ts";
 import { errorCount, renderCheckJson, renderCheckText } from "../../core/check/report.ts";
 import { ExitCode, MigrateError } from "../../core/errors.ts";
 import { type Selection, runCheck } from "../../check/run.ts";
 import { createLogger } from "../../log.ts";
 import { stderrIsTerminal, writeStdout } from "../../output.ts";
-import { logFormatArg } from "../args.ts";
+import { logFormatArg, waitArg } from "../args.ts";
 
 const FORMATS = ["text", "github", "json"] as const;
 
@@ -20,6 +20,7 @@ export default defineCommand({
     format: { type: "string", valueHint: "text|github|json", description: "text for a terminal; github: workflow annotations (and $GITHUB_STEP_SUMMARY); json (default: text)" },
     url: { type: "string", valueHint: "URL", description: "A server check may create (and drop) its own databases on, e.g. an empty CI service; never DATABASE_URL (default: a throwaway embedded PostgreSQL, development checkouts only)" },
     dir: { type: "string", valueHint: "PATH", description: "The migrations folder, with schema.snapshot and check.json (default: MIGRATIONS_DIR, else migrations)" },
+    ...waitArg,
     ...logFormatArg,
   },
   async run({ args }) {
@@ -31,7 +32,8 @@ export default defineCommand({
     if (base !== undefined && since !== undefined) throw new MigrateError("USAGE", "--base and --since both choose the new migrations: give one of them.");
     const selection: Selection = base !== undefined ? { kind: "base", ref: base } : since !== undefined ? { kind: "since", version: since } : { kind: "last" };
     const dir = stringSetting(args, "dir", process.env, "MIGRATIONS_DIR") ?? "migrations";
-    const report = await runCheck({ dir, selection, url: typeof args.url === "string" ? args.url : undefined, log });
+    const waitMs = durationSetting(args, "wait", process.env, "MIGRATE_WAIT", 60_000);
+    const report = await runCheck({ dir, selection, url: typeof args.url === "string" ? args.url : undefined, waitMs, log });
     if (format === "json") writeStdout(renderCheckJson(report));
     else if (format === "text") writeStdout(renderCheckText(report));
     else {
