@@ -5,7 +5,7 @@
  * a broken down part fails the round trip with file and line.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCheck } from "../../src/check/run.ts";
@@ -64,6 +64,21 @@ describe("a migration that does not apply", () => {
     expect(report.findings[0]).toMatchObject({ rule: "apply-failed", severity: "error", fileName: "017_drop_nickname.sql", line: 4 });
     expect(report.findings[0]?.message).toContain('column "nickname" of relation "users" does not exist');
     expect(report.migrations.map((entry) => entry.roundTrip)).toEqual(["not run"]);
+  });
+});
+
+describe("what only rows or a committed snapshot show", () => {
+  test("a NOT NULL column without a default applies to empty tables but fails on rows; a missing snapshot says how to make it", async () => {
+    const dir = folderWith({ "017_add_users_nickname.sql": "-- migrate:up\nALTER TABLE users ADD COLUMN nickname text NOT NULL;\n-- migrate:down\nALTER TABLE users DROP COLUMN nickname;\n" });
+    rmSync(join(dir, "schema.snapshot"));
+    const report = await runCheck({ dir, selection: { kind: "last" }, url: serverUrl(), log: silentLogger });
+    const entry = migration(report, "017_add_users_nickname.sql");
+    expect(entry.findings.map((finding) => [finding.rule, finding.severity, finding.line])).toEqual([["fails-with-rows", "error", 2]]);
+    expect(entry.findings[0]?.message).toContain('column "nickname" of relation "users" contains null values');
+    expect(entry.roundTrip).toBe("ok");
+    expect(report.snapshot).toBe("missing");
+    expect(report.findings.map((finding) => finding.rule)).toEqual(["schema-snapshot"]);
+    expect(report.findings[0]?.fix).toContain(`st44-migrate dump --url URL > ${join(dir, "schema.snapshot")}`);
   });
 });
 
