@@ -172,6 +172,7 @@ describe("check of new migrations, each measured on the schema before it", () =>
     expect(summary).toContain("| locks | SHARE on public.tasks (line 3) |");
     expect(summary).toContain("| rewrite | public.users (line 2) |");
     expect(summary).toContain("| round trip | failed |");
+    expect(summary).toContain("### `021_index_child_names.sql` (transaction:false)\n\n| check | result |\n|---|---|\n| locks | not measured (transaction:false) |");
   });
 
   test("allow:table-rewrite with a reason keeps the finding out of the count; check.json turns a rule off or down", async () => {

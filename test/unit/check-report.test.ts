@@ -71,6 +71,13 @@ describe("measured findings", () => {
   });
 });
 
+describe("TRUNCATE", () => {
+  test("gives the table a new file but is no rewrite: only its lock is reported", () => {
+    const findings = measuredFindings("017_x.sql", [{ line: 2, excerpt: '"truncate users"', keywords: ["TRUNCATE"], indexes: [], rewritten: ["public.users"], locks: [{ table: "public.users", mode: "AccessExclusiveLock" }] }]);
+    expect(findings.map((entry) => entry.rule)).toEqual(["access-exclusive-lock"]);
+  });
+});
+
 describe("the github format", () => {
   test("escapes what would end the command or a property: %, newlines, and : , in properties", () => {
     const report: CheckReport = {

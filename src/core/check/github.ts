@@ -52,7 +52,7 @@ export function renderStepSummary(report: CheckReport): string {
       "",
       "| check | result |",
       "|---|---|",
-      `| locks | ${cell(locks.join("; ") || "none blocking on existing tables")} |`,
+      `| locks | ${cell(locks.join("; "))} |`,
       `| rewrite | ${cell(rewrites.join("; ") || "none")} |`,
       `| round trip | ${migration.roundTrip} |`,
       `| findings | ${cell([...findings, ...allowed, ...migration.notes.map((note) => `note: ${note}`)].join("<br>") || "none")} |`,

@@ -47,7 +47,9 @@ export function measuredFindings(fileName: string, observations: readonly Statem
       const lock = lockOn(table);
       return lock ? ` under ${MODE_NAMES[lock.mode]}` : "";
     };
-    for (const table of statement.rewritten) {
+    // TRUNCATE gives the table a new, empty file: a data change, not a copy under lock; its ACCESS EXCLUSIVE is still reported.
+    const rewritten = statement.keywords[0] === "TRUNCATE" ? [] : statement.rewritten;
+    for (const table of rewritten) {
       reported.add(table);
       findings.push({
         rule: "table-rewrite",

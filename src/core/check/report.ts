@@ -41,9 +41,11 @@ export function errorCount(report: CheckReport): number {
   return allFindings(report).filter((finding) => finding.severity === "error").length;
 }
 
-/** "3 ACCESS EXCLUSIVE on public.users (line 4)" lines, for a migration's locks. */
+/** "ACCESS EXCLUSIVE on public.users (line 4)" for each lock; one line saying so when there are none or they could not be read. */
 export function describeLocks(migration: MigrationCheck): string[] {
-  return migration.observations.flatMap((statement) => statement.locks.map((lock) => `${MODE_NAMES[lock.mode]} on ${lock.table} (line ${statement.line})`));
+  const locks = migration.observations.flatMap((statement) => statement.locks.map((lock) => `${MODE_NAMES[lock.mode]} on ${lock.table} (line ${statement.line})`));
+  if (locks.length > 0) return locks;
+  return [migration.transaction ? "none blocking on existing tables" : "not measured (transaction:false)"];
 }
 
 export function describeRewrites(migration: MigrationCheck): string[] {
@@ -77,7 +79,7 @@ export function renderCheckText(report: CheckReport): string {
     const locks = describeLocks(migration);
     const rewrites = describeRewrites(migration);
     lines.push(`  round trip: ${migration.roundTrip}`);
-    lines.push(`  locks: ${locks.length === 0 ? "none blocking on existing tables" : locks.join("; ")}`);
+    lines.push(`  locks: ${locks.join("; ")}`);
     lines.push(`  rewrites: ${rewrites.length === 0 ? "none" : rewrites.join("; ")}`);
     for (const note of migration.notes) lines.push(`  note: ${note}`);
     for (const finding of migration.findings) lines.push(...findingLines(finding).map((line) => `  ${line}`));
