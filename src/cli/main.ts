@@ -26,6 +26,7 @@ const subCommands = {
   import: load(() => import("./commands/import.ts")),
   version: load(() => import("./commands/version.ts")),
   dump: load(() => import("./commands/dump.ts")),
+  check: load(() => import("./commands/check.ts")),
 } satisfies Record<string, () => Promise<CommandDef<ArgsDef>>>;
 
 export const rootCommand = defineCommand({

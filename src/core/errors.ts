@@ -74,8 +74,10 @@ export const errorCodes = {
   IMPORT_OUT_NOT_EMPTY: ExitCode.usage,
   IMPORT_CHECK_UNAVAILABLE: ExitCode.usage,
   IMPORT_CHECK_FAILED: ExitCode.migrationFailed,
-  // check
+  // check (its findings exit 4 without an error: they are its result)
   CHECK_PARSER_UNAVAILABLE: ExitCode.usage,
+  CHECK_UNAVAILABLE: ExitCode.usage,
+  CHECK_CONFIG_INVALID: ExitCode.usage,
   // run: starting the application
   COMMAND_NOT_FOUND: ExitCode.commandNotFound,
   EXEC_FAILED: ExitCode.commandNotExecutable,

@@ -17,6 +17,12 @@ export interface FormerIdentity {
 export interface MigrationOptions extends PartOptions {
   /** Empty unless the file was renumbered; a tracking row under one of these counts as this migration. */
   readonly formerly: readonly FormerIdentity[];
+  /**
+   * Rules of `st44-migrate check` this migration breaks on purpose
+   * (`allow:table-rewrite,index-not-concurrent`); absent when none are named.
+   * Only `check` reads them: applying a migration ignores them.
+   */
+  readonly allow?: readonly string[];
 }
 
 export interface ParsedMigrationText {
@@ -42,10 +48,12 @@ const MARKER = /^--\s*migrate:(up|down)(?:\s+(.*))?$/;
 const MARKER_LOOKALIKE = /^\s*--\s*migrate\s*:|^\s*--\s*migrate[\s_-]*(?:up|down)\s*$/i;
 const BLANK_OR_COMMENT = /^\s*(?:--.*)?$/;
 const FORMER_IDENTITY = new RegExp(`^(\\d+)_(${MIGRATION_NAME_PATTERN})$`);
+/** A check rule's id, as CheckFinding.rule spells it: kebab-case. */
+const RULE_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 
 const DEFAULT_OPTIONS: MigrationOptions = { transaction: true, formerly: [] };
 const OPTIONS_HELP =
-  'The options are transaction:false (run the statements one by one outside a transaction) on either marker, and formerly:VERSION_NAME (the identity a renumbered file had, e.g. formerly:040_add_user_name_fields) on "-- migrate:up" only';
+  'The options are transaction:false (run the statements one by one outside a transaction) on either marker, formerly:VERSION_NAME (the identity a renumbered file had, e.g. formerly:040_add_user_name_fields) and allow:RULE[,RULE] (a st44-migrate check rule broken on purpose, e.g. allow:table-rewrite) on "-- migrate:up" only';
 
 /** CRLF and lone CR become LF and a leading BOM goes, so a checkout's line endings never look like an edit. */
 export function normaliseText(text: string): string {
@@ -127,6 +135,7 @@ function assertNothingAboveUp(fileName: string, head: string): void {
 function parseOptions(fileName: string, part: Part, marker: MarkerLine): MigrationOptions {
   let transaction = true;
   const formerly: FormerIdentity[] = [];
+  const allow: string[] = [];
   const refuse = (word: string, why: string) =>
     new MigrateError("PARSE_UNKNOWN_OPTION", `${fileName} line ${marker.lineNumber}: ${why} "${word}" after "-- migrate:${part}". ${OPTIONS_HELP}; correct or remove "${word}".`);
 
@@ -148,11 +157,17 @@ function parseOptions(fileName: string, part: Part, marker: MarkerLine): Migrati
         }
         formerly.push({ version: match[1], name: match[2] });
       }
+    } else if (key === "allow" && part === "up") {
+      for (const rule of value.split(",")) {
+        if (!RULE_NAME.test(rule)) throw refuse(word, `allow takes check rule names (kebab-case, comma-separated, e.g. allow:table-rewrite), not "${rule}", in`);
+        if (allow.includes(rule)) throw refuse(word, `"${rule}" is named twice in`);
+        allow.push(rule);
+      }
     } else {
-      throw refuse(word, key === "formerly" ? "formerly belongs on the up marker, not in" : "unknown option");
+      throw refuse(word, key === "formerly" || key === "allow" ? `${key} belongs on the up marker, not in` : "unknown option");
     }
   }
-  return { transaction, formerly };
+  return allow.length > 0 ? { transaction, formerly, allow } : { transaction, formerly };
 }
 
 function malformedMarker(fileName: string, lineNumber: number, line: string): MigrateError {

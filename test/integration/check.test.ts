@@ -1,0 +1,193 @@
+/**
+ * `st44-migrate check` against real PostgreSQL (the suite's server, as --url
+ * of a CI service would be): the seed set checks clean; a migration of each
+ * kind the run measures triggers its finding and its safe rewrite does not;
+ * a broken down part fails the round trip with file and line.
+ */
+import { beforeAll, describe, expect, test } from "bun:test";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCheck } from "../../src/check/run.ts";
+import { renderAnnotations, renderStepSummary } from "../../src/core/check/github.ts";
+import { type CheckReport, type MigrationCheck, allFindings, errorCount } from "../../src/core/check/report.ts";
+import { silentLogger } from "../../src/log.ts";
+import { client } from "../support/database.ts";
+
+const SEED = join(import.meta.dir, "../../migrations");
+const serverUrl = () => process.env.TEST_DATABASE_URL ?? "";
+
+/** A copy of the seed folder (with its schema.snapshot) plus `extra` files. */
+function folderWith(extra: Record<string, string>): string {
+  const dir = join(mkdtempSync(join(tmpdir(), "st44-check-")), "migrations");
+  cpSync(SEED, dir, { recursive: true });
+  for (const [name, text] of Object.entries(extra)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+function migration(report: CheckReport, fileName: string): MigrationCheck {
+  const found = report.migrations.find((entry) => entry.fileName === fileName);
+  if (!found) throw new Error(`no ${fileName} in the report: ${report.migrations.map((entry) => entry.fileName).join(", ")}`);
+  return found;
+}
+
+const rules = (entry: MigrationCheck) => entry.findings.map((finding) => finding.rule).sort();
+
+describe("check on the seed set", () => {
+  test("every seed migration checks clean: applies from empty, matches schema.snapshot, round trip ok, no finding", async () => {
+    const report = await runCheck({ dir: folderWith({}), selection: { kind: "since", version: "000" }, url: serverUrl(), log: silentLogger });
+    expect(report.fromEmpty).toBe("ok");
+    expect(report.snapshot).toBe("matches");
+    expect(report.migrations.map((entry) => entry.fileName)).toHaveLength(7);
+    expect(report.migrations.map((entry) => entry.roundTrip)).toEqual(Array(7).fill("ok"));
+    expect(allFindings(report)).toEqual([]);
+    // The locks are measured all the same: a new table's foreign key locks the table it references.
+    expect(migration(report, "012_create_household_members_table.sql").observations[0]?.locks).toContainEqual({ table: "public.users", mode: "ShareRowExclusiveLock" });
+    // Every seed table got its sample row (a CHECK's IN list gives the value), so nothing was measured on an empty table.
+    expect(report.migrations.flatMap((entry) => entry.notes)).toEqual([]);
+    // Every database it made on the server is gone.
+    const admin = client(serverUrl());
+    try {
+      expect([...(await admin`select datname from pg_database where datname like 'st44\_check\_%'`)]).toEqual([]);
+    } finally {
+      await admin.end();
+    }
+  });
+});
+
+describe("a migration that does not apply", () => {
+  test("from empty: the file and the line of the failing statement, although the server gives no position; nothing else runs", async () => {
+    const dir = folderWith({ "017_drop_nickname.sql": "-- migrate:up\nSELECT 1;\n\nALTER TABLE users DROP COLUMN nickname;\n-- migrate:down\nSELECT 1;\n" });
+    const report = await runCheck({ dir, selection: { kind: "last" }, url: serverUrl(), log: silentLogger });
+    expect(report.fromEmpty).toBe("failed");
+    expect(report.findings).toHaveLength(1);
+    expect(report.findings[0]).toMatchObject({ rule: "apply-failed", severity: "error", fileName: "017_drop_nickname.sql", line: 4 });
+    expect(report.findings[0]?.message).toContain('column "nickname" of relation "users" does not exist');
+    expect(report.migrations.map((entry) => entry.roundTrip)).toEqual(["not run"]);
+  });
+});
+
+describe("what only rows or a committed snapshot show", () => {
+  test("a NOT NULL column without a default applies to empty tables but fails on rows; a missing snapshot says how to make it", async () => {
+    const dir = folderWith({ "017_add_users_nickname.sql": "-- migrate:up\nALTER TABLE users ADD COLUMN nickname text NOT NULL;\n-- migrate:down\nALTER TABLE users DROP COLUMN nickname;\n" });
+    rmSync(join(dir, "schema.snapshot"));
+    const report = await runCheck({ dir, selection: { kind: "last" }, url: serverUrl(), log: silentLogger });
+    const entry = migration(report, "017_add_users_nickname.sql");
+    expect(entry.findings.map((finding) => [finding.rule, finding.severity, finding.line])).toEqual([["fails-with-rows", "error", 2]]);
+    expect(entry.findings[0]?.message).toContain('column "nickname" of relation "users" contains null values');
+    expect(entry.roundTrip).toBe("ok");
+    expect(report.snapshot).toBe("missing");
+    expect(report.findings.map((finding) => finding.rule)).toEqual(["schema-snapshot"]);
+    expect(report.findings[0]?.fix).toContain(`st44-migrate dump --url URL > ${join(dir, "schema.snapshot")}`);
+  });
+});
+
+describe("check of new migrations, each measured on the schema before it", () => {
+  let report: CheckReport;
+  let dir: string;
+  beforeAll(async () => {
+    dir = folderWith({
+      "017_add_users_score.sql": "-- migrate:up\nALTER TABLE users ADD COLUMN score int NOT NULL DEFAULT 0;\n-- migrate:down\nALTER TABLE users DROP COLUMN score;\n",
+      "018_add_users_seen_at.sql": "-- migrate:up\nALTER TABLE users ADD COLUMN seen_at timestamptz DEFAULT clock_timestamp();\n-- migrate:down\nALTER TABLE users DROP COLUMN seen_at;\n",
+      "019_widen_points.sql": "-- migrate:up\nALTER TABLE task_completions ALTER COLUMN points_earned TYPE bigint;\n-- migrate:down\nALTER TABLE task_completions ALTER COLUMN points_earned TYPE integer;\n",
+      "020_index_task_names.sql": "-- migrate:up\n\nCREATE INDEX idx_tasks_name ON tasks(name);\n-- migrate:down\nDROP INDEX idx_tasks_name;\n",
+      "021_index_child_names.sql": "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY IF NOT EXISTS idx_children_name ON children(name);\n-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY IF EXISTS idx_children_name;\n",
+      "022_create_rewards.sql": "-- migrate:up\nCREATE TABLE rewards (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE IF EXISTS rewards_old;\nDROP TABLEE rewards;\n",
+      "023_create_badges.sql": "-- migrate:up\nCREATE TABLE badges (id int PRIMARY KEY);\n",
+    });
+    report = await runCheck({ dir, selection: { kind: "since", version: "016" }, url: serverUrl(), log: silentLogger });
+  });
+
+  test("ADD COLUMN ... NOT NULL DEFAULT 0 is no rewrite (PostgreSQL 11+), only its ACCESS EXCLUSIVE lock, a warning", () => {
+    const entry = migration(report, "017_add_users_score.sql");
+    expect(entry.observations.flatMap((statement) => statement.rewritten)).toEqual([]);
+    expect(entry.observations[0]?.locks).toEqual([{ table: "public.users", mode: "AccessExclusiveLock" }]);
+    expect(entry.findings.map((finding) => [finding.rule, finding.severity, finding.line])).toEqual([["access-exclusive-lock", "warning", 2]]);
+    expect(entry.roundTrip).toBe("ok");
+  });
+
+  test("ADD COLUMN with a volatile default (clock_timestamp()) rewrites the table: an error at its line", () => {
+    const entry = migration(report, "018_add_users_seen_at.sql");
+    expect(entry.observations[0]?.rewritten).toEqual(["public.users"]);
+    expect(entry.findings).toHaveLength(1);
+    expect(entry.findings[0]).toMatchObject({ rule: "table-rewrite", severity: "error", line: 2 });
+    expect(entry.findings[0]?.message).toContain("rewrote public.users");
+    expect(entry.findings[0]?.message).toContain("ACCESS EXCLUSIVE");
+  });
+
+  test("ALTER COLUMN ... TYPE integer to bigint rewrites the table", () => {
+    expect(rules(migration(report, "019_widen_points.sql"))).toEqual(["table-rewrite"]);
+    expect(migration(report, "019_widen_points.sql").observations[0]?.rewritten).toEqual(["public.task_completions"]);
+  });
+
+  test("CREATE INDEX on an existing table is reported with its SHARE lock and line", () => {
+    const entry = migration(report, "020_index_task_names.sql");
+    expect(entry.observations[0]?.locks).toEqual([{ table: "public.tasks", mode: "ShareLock" }]);
+    expect(entry.findings).toHaveLength(1);
+    expect(entry.findings[0]).toMatchObject({ rule: "index-not-concurrent", severity: "error", line: 3 });
+    expect(entry.findings[0]?.message).toContain("under SHARE");
+  });
+
+  test("CREATE INDEX CONCURRENTLY (transaction:false) is not reported; the report says its locks could not be read", () => {
+    const entry = migration(report, "021_index_child_names.sql");
+    expect(entry.findings).toEqual([]);
+    expect(entry.observations[0]?.indexes).toEqual([{ table: "public.children", index: "idx_children_name", concurrently: true }]);
+    expect(entry.notes.join(" ")).toContain("transaction:false");
+    expect(entry.roundTrip).toBe("ok");
+  });
+
+  test("a broken down part fails the round trip with the file and the line of the failing statement", () => {
+    const entry = migration(report, "022_create_rewards.sql");
+    expect(entry.roundTrip).toBe("failed");
+    expect(entry.findings).toHaveLength(1);
+    expect(entry.findings[0]).toMatchObject({ rule: "round-trip", severity: "error", fileName: "022_create_rewards.sql", line: 5 });
+    expect(entry.findings[0]?.message).toContain("Its down part fails: Migration 022_create_rewards.sql failed at line 5");
+    expect(entry.findings[0]?.message).toContain('syntax error at or near "TABLEE"');
+  });
+
+  test("a missing down part is a warning; the migrations after a failed round trip are still checked", () => {
+    const entry = migration(report, "023_create_badges.sql");
+    expect(entry.roundTrip).toBe("no down part");
+    expect(entry.findings.map((finding) => [finding.rule, finding.severity])).toEqual([["missing-down", "warning"]]);
+  });
+
+  test("the committed snapshot no longer matches: an error naming the objects and the command that refreshes it", () => {
+    expect(report.snapshot).toBe("differs");
+    const [finding] = report.findings;
+    expect(finding?.rule).toBe("schema-snapshot");
+    expect(finding?.message).toContain("+ table public.badges");
+    expect(finding?.fix).toContain("st44-migrate dump");
+    expect(errorCount(report)).toBe(5);
+  });
+
+  test("the github format: one annotation per finding on the file's line, and a summary table per migration", () => {
+    const annotations = renderAnnotations(report, (fileName) => `migrations/${fileName}`);
+    expect(annotations).toContain("::error file=migrations/018_add_users_seen_at.sql,line=2,title=st44-migrate check%3A table-rewrite::");
+    expect(annotations).toContain("::error file=migrations/020_index_task_names.sql,line=3,title=st44-migrate check%3A index-not-concurrent::");
+    expect(annotations).toContain("::warning file=migrations/017_add_users_score.sql,line=2,");
+    expect(annotations).toContain("::error file=migrations/schema.snapshot,title=");
+    expect(annotations.split("\n").filter((line) => line.startsWith("::"))).toHaveLength(allFindings(report).length);
+    const summary = renderStepSummary(report);
+    expect(summary).toContain("### `020_index_task_names.sql`");
+    expect(summary).toContain("| locks | SHARE on public.tasks (line 3) |");
+    expect(summary).toContain("| rewrite | public.users (line 2) |");
+    expect(summary).toContain("| round trip | failed |");
+    expect(summary).toContain("### `021_index_child_names.sql` (transaction:false)\n\n| check | result |\n|---|---|\n| locks | not measured (transaction:false) |");
+  });
+
+  test("allow:table-rewrite with a reason keeps the finding out of the count; check.json turns a rule off or down", async () => {
+    writeFileSync(
+      join(dir, "018_add_users_seen_at.sql"),
+      `-- migrate:up allow:table-rewrite\n-- users holds a few hundred rows: the rewrite takes milliseconds\n${readFileSync(join(dir, "018_add_users_seen_at.sql"), "utf8").split("\n").slice(1).join("\n")}`,
+    );
+    writeFileSync(join(dir, "check.json"), JSON.stringify({ rules: { "index-not-concurrent": "warning", "schema-snapshot": "off" } }));
+    const again = await runCheck({ dir, selection: { kind: "since", version: "017" }, url: serverUrl(), log: silentLogger });
+    const seen = migration(again, "018_add_users_seen_at.sql");
+    expect(seen.findings).toEqual([]);
+    expect(seen.allowed.map(({ finding, reason }) => [finding.rule, reason])).toEqual([["table-rewrite", "users holds a few hundred rows: the rewrite takes milliseconds"]]);
+    expect(migration(again, "020_index_task_names.sql").findings.map((finding) => finding.severity)).toEqual(["warning"]);
+    expect(again.findings).toEqual([]);
+    // Left: 019's rewrite and 022's round trip.
+    expect(errorCount(again)).toBe(2);
+  });
+});
