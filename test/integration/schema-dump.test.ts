@@ -207,3 +207,38 @@ describe("what the server derives is not listed twice, and members go with what 
     expect(entry(snapshot, "function public.settings_both()").properties.settings).toEqual(["search_path=public", "work_mem=8MB"]);
   });
 });
+
+describe("the session's display settings do not change the dump (attack on issue 13)", async () => {
+  const db = await freshDatabase();
+  await db.sql.unsafe(`
+    create table ev (at timestamptz default '2024-01-01 00:00:00+00', d date default '2024-03-05',
+      every interval default '1 day 02:00', p text default 'a\\b', f float8 default 0.1, b bytea default '\\x01',
+      check (at > '2020-01-01 00:00:00+00'));
+    create index ev_recent on ev (at) where at > '2024-06-01 00:00:00+00';
+  `);
+  const before = renderSnapshotText(await dumpOf(db));
+  const database = (await db.sql<{ name: string }[]>`select current_database() as name`)[0]?.name ?? "";
+  await db.sql.unsafe(`alter database "${database}" set timezone = 'Europe/Oslo'; alter database "${database}" set datestyle = 'SQL, DMY';
+    alter database "${database}" set intervalstyle = 'iso_8601'; alter database "${database}" set bytea_output = 'escape'; alter database "${database}" set extra_float_digits = 0`);
+
+  test("timezone, datestyle, intervalstyle, bytea_output and extra_float_digits of the database: the same text", async () => {
+    const after = renderSnapshotText(await dumpOf(db));
+    expect(after).toBe(before);
+    expect(before).toContain("'2024-01-01 00:00:00+00'::timestamp with time zone");
+  });
+
+  test("through the health check's port (one statement, no SET) too, and the caller's settings are put back", async () => {
+    const sql = runnerClient(db.url);
+    try {
+      const snapshot = await readSchema(async (text: string) => (await sql.unsafe(text)) as unknown as Record<string, unknown>[]);
+      expect(renderSnapshotText(snapshot)).toBe(before);
+      await sql.begin(async (tx) => {
+        await readSchema(async (text: string) => (await tx.unsafe(text)) as unknown as Record<string, unknown>[]);
+        const [zone] = await tx<{ zone: string }[]>`select current_setting('TimeZone') as zone`;
+        expect(zone?.zone).toBe("Europe/Oslo");
+      });
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  });
+});

@@ -52,11 +52,32 @@ export function schemaReadStatement(options: ReadSchemaOptions = {}): string {
     const fields = [...columns, ...(options.comments && kind !== "extensions" ? ["comment"] : [])].map((column) => `'${column}', r.${column}`).join(", ");
     return `(select coalesce(json_agg(json_build_object(${fields})), '[]') from (${text}) r) as ${kind}`;
   });
+  const saved = PINNED_SETTINGS.map(([name], index) => `current_setting('${name}') as saved_${index}`).join(", ");
+  const pinned = PINNED_SETTINGS.map(([name, value], index) => `saved_${index}, set_config('${name}', '${value}', true) as pinned_${index}`).join(", ");
+  const restored = PINNED_SETTINGS.map(([name], index) => `set_config('${name}', entered.saved_${index}, true)`).join(" || ");
   return `select ${parts.join(",\n")},
-  set_config('search_path', entered.saved, true) is not null as restored
-from (select saved, set_config('search_path', 'pg_catalog', true) as qualified
-      from (select current_setting('search_path') as saved offset 0) saving offset 0) entered`;
+  (${restored}) is not null as restored
+from (select ${pinned}
+      from (select ${saved} offset 0) saving offset 0) entered`;
 }
+
+/**
+ * What the server's printing depends on besides the catalog, pinned for the
+ * read: search_path qualifies names; TimeZone, DateStyle, IntervalStyle,
+ * standard_conforming_strings, bytea_output and extra_float_digits change
+ * how a default's or a check's constants are printed (a database or role
+ * with timezone Europe/Oslo would otherwise show every timestamptz default
+ * as changed).
+ */
+const PINNED_SETTINGS: readonly (readonly [string, string])[] = [
+  ["search_path", "pg_catalog"],
+  ["TimeZone", "UTC"],
+  ["DateStyle", "ISO, YMD"],
+  ["IntervalStyle", "postgres"],
+  ["standard_conforming_strings", "on"],
+  ["bytea_output", "hex"],
+  ["extra_float_digits", "1"],
+];
 
 /** What the health check sends (no comments). */
 export const SCHEMA_READ = schemaReadStatement();
