@@ -242,3 +242,32 @@ describe("the session's display settings do not change the dump (attack on issue
     }
   });
 });
+
+describe("what the comparison missed (attack on issue 13): partitions, inheritance, view options, argument defaults", async () => {
+  const db = await freshDatabase();
+  await db.sql.unsafe(`
+    create table p (id int, at int) partition by range (at);
+    create table p1 partition of p for values from (0) to (100);
+    create table par (id int); create table ch (x int) inherits (par);
+    create table base (id int, ok boolean);
+    create view v with (security_barrier = true) as select id from base where ok with local check option;
+    create function bump(a integer default 1) returns integer language sql immutable as $$ select a + 1 $$;
+  `);
+  const snapshot = await dumpOf(db);
+  const text = renderSnapshotText(snapshot);
+
+  test("a partitioned table's key and a partition's parent and bound", () => {
+    expect(text).toContain("table public.p: partitioned by RANGE (at)");
+    expect(text).toContain("table public.p1: partition of public.p FOR VALUES FROM (0) TO (100)");
+  });
+
+  test("an inheriting table names its parents; a plain table's entry has no new keys", () => {
+    expect(text).toContain("table public.ch: inherits public.par");
+    expect(Object.keys(entry(snapshot, "table public.base").properties)).toEqual(["force_row_level_security", "partitioned", "row_level_security", "unlogged"]);
+  });
+
+  test("a view's options (check option, security barrier) and a function's argument defaults", () => {
+    expect(entry(snapshot, "view public.v").properties.options).toEqual(["check_option=local", "security_barrier=true"]);
+    expect(text).toContain("function public.bump(a integer): arguments (a integer DEFAULT 1), returns integer");
+  });
+});

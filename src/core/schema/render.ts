@@ -54,7 +54,9 @@ function describe(object: SchemaObject): string[] {
       add(text(p.owned_by) !== null && `owned by ${text(p.owned_by)}`);
       break;
     case "table":
-      add(p.partitioned === true && "partitioned");
+      add(p.partitioned === true && (text(p.partition_key) === null ? "partitioned" : `partitioned by ${text(p.partition_key)}`));
+      add(text(p.partition_of) !== null && `partition of ${text(p.partition_of)}`);
+      add(list(p.inherits).length > 0 && `inherits ${list(p.inherits).join(" ")}`);
       add(p.unlogged === true && "unlogged");
       add(p.row_level_security === true && (p.force_row_level_security === true ? "row level security enabled and forced" : "row level security enabled"));
       add(p.row_level_security !== true && p.force_row_level_security === true && "row level security forced (not enabled)");
@@ -68,8 +70,11 @@ function describe(object: SchemaObject): string[] {
       add(text(p.generated) !== null && `generated always as (${text(p.generated)}) ${text(p.generated_kind) ?? "stored"}`);
       break;
     case "constraint":
+      add(text(p.definition));
+      break;
     case "view":
     case "materialized view":
+      add(list(p.options).length > 0 && `with (${list(p.options).join(" ")})`);
       add(text(p.definition));
       break;
     case "index":
@@ -87,6 +92,7 @@ function describe(object: SchemaObject): string[] {
       break;
     case "function":
     case "procedure":
+      add(text(p.arguments) !== null && `arguments (${text(p.arguments)})`);
       add(object.kind === "function" && `returns ${text(p.returns)}`);
       add(`language ${text(p.language)}`);
       add(text(p.volatility));

@@ -64,6 +64,12 @@ export const SEQUENCES = `
 export const TABLES = `
   select ${qualified("n", "c.relname")} as name, c.relkind = 'p' as partitioned, c.relpersistence = 'u' as unlogged,
          c.relrowsecurity as row_level_security, c.relforcerowsecurity as force_row_level_security,
+         case when c.relkind = 'p' then pg_get_partkeydef(c.oid) end as partition_key,
+         case when c.relispartition then (select ${qualified("pn", "p.relname")} || ' ' || pg_get_expr(c.relpartbound, c.oid)
+                                            from pg_inherits h join pg_class p on p.oid = h.inhparent join pg_namespace pn on pn.oid = p.relnamespace
+                                           where h.inhrelid = c.oid) end as partition_of,
+         case when not c.relispartition then to_json(array(select ${qualified("pn", "p.relname")} from pg_inherits h join pg_class p on p.oid = h.inhparent
+                                                            join pg_namespace pn on pn.oid = p.relnamespace where h.inhrelid = c.oid order by h.inhseqno)) end as inherits,
          obj_description(c.oid, 'pg_class') as comment
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
   where c.relkind in ('r', 'p') and ${userRelation}`;
@@ -122,6 +128,7 @@ export const POLICIES = `
 
 export const VIEWS = `
   select ${qualified("n", "c.relname")} as name, c.relkind = 'm' as materialized, pg_get_viewdef(c.oid, true) as definition,
+         to_json(array(select option from unnest(c.reloptions) option order by option)) as options,
          obj_description(c.oid, 'pg_class') as comment
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
   where c.relkind in ('v', 'm') and ${userRelation}`;
@@ -130,6 +137,7 @@ export const VIEWS = `
 export const ROUTINES = `
   select ${qualified("n", "p.proname")} || '(' || pg_get_function_identity_arguments(p.oid) || ')' as name,
          p.prokind = 'p' as procedure, pg_get_function_result(p.oid) as returns, l.lanname as language,
+         case when p.pronargdefaults > 0 then pg_get_function_arguments(p.oid) end as arguments,
          case p.provolatile when 'i' then 'immutable' when 's' then 'stable' else 'volatile' end as volatility,
          p.proisstrict as strict, p.prosecdef as security_definer, to_json(array(select setting from unnest(p.proconfig) setting order by setting)) as settings,
          encode(sha256(convert_to(case when p.prosqlbody is not null then pg_get_function_sqlbody(p.oid) else p.prosrc end, 'UTF8')), 'hex') as body_sha256,

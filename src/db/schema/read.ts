@@ -18,14 +18,14 @@ const KINDS = {
   schemas: [queries.SCHEMAS, ["name"]],
   types: [queries.TYPES, ["name", "type_kind", "values", "base_type", "not_null", "default_value", "checks"]],
   sequences: [queries.SEQUENCES, ["name", "type", "start", "increment", "min", "max", "cache", "cycle", "owned_by"]],
-  tables: [queries.TABLES, ["name", "partitioned", "unlogged", "row_level_security", "force_row_level_security"]],
+  tables: [queries.TABLES, ["name", "partitioned", "unlogged", "row_level_security", "force_row_level_security", "partition_key", "partition_of", "inherits"]],
   columns: [queries.COLUMNS, ["table_name", "name", "type", "not_null", "default_value", "identity", "generated", "generated_kind", "collation"]],
   constraints: [queries.CONSTRAINTS, ["table_name", "name", "type", "definition"]],
   indexes: [queries.INDEXES, ["table_name", "name", "definition", "valid"]],
   triggers: [queries.TRIGGERS, ["table_name", "name", "definition", "firing"]],
   policies: [queries.POLICIES, ["table_name", "name", "command", "permissive", "roles", "using_expression", "with_check"]],
-  views: [queries.VIEWS, ["name", "materialized", "definition"]],
-  routines: [queries.ROUTINES, ["name", "procedure", "returns", "language", "volatility", "strict", "security_definer", "settings", "body_sha256"]],
+  views: [queries.VIEWS, ["name", "materialized", "definition", "options"]],
+  routines: [queries.ROUTINES, ["name", "procedure", "returns", "language", "volatility", "strict", "security_definer", "settings", "body_sha256", "arguments"]],
 } as const satisfies Record<string, readonly [string, readonly string[]]>;
 
 /** The catalog's rows, one list per kind of query. */
@@ -124,6 +124,7 @@ export async function readSchema(db: Queryable | QueryRows, options: ReadSchemaO
 
 const str = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
+const present = (key: string, value: string | null): Record<string, string> => (value === null ? {} : { [key]: value });
 
 /** The catalog's rows as the snapshot's objects: no I/O, so any way of reading the rows gives the same snapshot. */
 export function snapshotFromRows(rows: SchemaRows, options: ReadSchemaOptions = {}): SchemaSnapshot {
@@ -145,7 +146,12 @@ export function snapshotFromRows(rows: SchemaRows, options: ReadSchemaOptions = 
     });
   }
   for (const row of rows.tables) {
-    add("table", row, { partitioned: row.partitioned === true, unlogged: row.unlogged === true, row_level_security: row.row_level_security === true, force_row_level_security: row.force_row_level_security === true });
+    add("table", row, {
+      partitioned: row.partitioned === true, unlogged: row.unlogged === true, row_level_security: row.row_level_security === true, force_row_level_security: row.force_row_level_security === true,
+      // Only where there is one, so a plain table's entry is what it was.
+      ...present("partition_key", str(row.partition_key)), ...present("partition_of", str(row.partition_of)),
+      ...(strings(row.inherits).length > 0 ? { inherits: strings(row.inherits) } : {}),
+    });
   }
   for (const row of rows.columns) {
     add("column", row, {
@@ -167,13 +173,17 @@ export function snapshotFromRows(rows: SchemaRows, options: ReadSchemaOptions = 
       using: str(row.using_expression), with_check: str(row.with_check),
     }, String(row.table_name));
   }
-  for (const row of rows.views) add(row.materialized === true ? "materialized view" : "view", row, { definition: normaliseViewDefinition(String(row.definition)) });
+  for (const row of rows.views) {
+    const options = strings(row.options);
+    add(row.materialized === true ? "materialized view" : "view", row, { definition: normaliseViewDefinition(String(row.definition)), ...(options.length > 0 ? { options } : {}) });
+  }
   for (const row of rows.routines) {
     const procedure = row.procedure === true;
     add(procedure ? "procedure" : "function", row, {
       ...(procedure ? {} : { returns: str(row.returns) }),
       language: str(row.language), volatility: str(row.volatility), strict: row.strict === true,
       security_definer: row.security_definer === true, settings: strings(row.settings), body_sha256: str(row.body_sha256),
+      ...present("arguments", str(row.arguments)),
     });
   }
   return buildSnapshot(objects);
