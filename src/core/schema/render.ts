@@ -9,7 +9,7 @@ import { type PropertyValue, SCHEMA_SNAPSHOT_FORMAT, type SchemaObject, type Sch
 
 export const SNAPSHOT_TEXT_HEADER = [
   `-- Schema snapshot (st44-migrate dump, format ${SCHEMA_SNAPSHOT_FORMAT}): one line per object, sorted by kind and name; no OIDs.`,
-  "-- Function bodies appear as their SHA-256. Tables named schema_migrations* (the runner's own) are left out.",
+  "-- Function bodies appear as their SHA-256. The runner's own tables (schema_migrations, schema_migrations_golang_migrate) are left out.",
 ];
 
 /**
