@@ -33,6 +33,81 @@ function normalise(name: string): string {
 const SETS_SEARCH_PATH = /\bset\s+(?:local\s+|session\s+)?search_path\b|set_config\s*\(\s*'search_path'/i;
 
 /**
+ * What one migration's up part does to the set of tables: each CREATE TABLE,
+ * DROP TABLE and ALTER TABLE ... RENAME TO in order ("create", "drop", and
+ * "rename" as from/to), and the tables it creates or changes at all.
+ * Plain data: the build computes it once for embedded migrations
+ * (scripts/embed.ts), a directory's migrations get it from one lexer scan.
+ */
+export interface TableFacts {
+  readonly effects: readonly TableEffect[];
+  readonly touched: readonly string[];
+}
+
+export type TableEffect = readonly ["create", string] | readonly ["drop", string] | readonly ["rename", string, string];
+
+/** Computed facts by migration; the embedded source fills it from the build's (rememberTableFacts). */
+const factsOf = new WeakMap<Migration, TableFacts>();
+
+const NO_FACTS: TableFacts = { effects: [], touched: [] };
+
+/** Every statement these facts come from names a table: a part without the word needs no scan. */
+const MENTIONS_TABLE = /table|index|trigger|column/i;
+
+export function tableFactsOf(migration: Migration): TableFacts {
+  let facts = factsOf.get(migration);
+  if (facts === undefined) {
+    facts = MENTIONS_TABLE.test(migration.up) ? scanTableFacts(migration.up) : NO_FACTS;
+    factsOf.set(migration, facts);
+  }
+  return facts;
+}
+
+/** Takes facts computed elsewhere (at build time) for `migration`, so its text is never scanned at run time. */
+export function rememberTableFacts(migration: Migration, facts: TableFacts): void {
+  factsOf.set(migration, facts);
+}
+
+/** One lexer scan of an up part: its table effects in order, and every table it touches. */
+export function scanTableFacts(up: string): TableFacts {
+  const movesSearchPath = SETS_SEARCH_PATH.test(up);
+  const effects: TableEffect[] = [];
+  const touched = new Set<string>();
+  for (const statement of scanSql(up).statements) {
+    const text = up.slice(statement.start, statement.end);
+    const created = CREATE_TABLE.exec(text);
+    if (created?.[1]) touched.add(normalise(created[1]));
+    for (const pattern of CHANGES_TABLE) {
+      const match = pattern.exec(text);
+      const name = match?.[match.length - 1];
+      if (name) touched.add(normalise(name));
+    }
+    const column = COMMENT_ON_COLUMN.exec(text);
+    if (column?.[1]) touched.add(normalise(column[1]));
+
+    if (created?.[1] && !/^create\s+(?:(?:global\s+|local\s+)?(?:temp|temporary))/i.test(text)) {
+      const name = normalise(created[1]);
+      if (!(movesSearchPath && !name.includes("."))) effects.push(["create", name]);
+      continue;
+    }
+    if (created?.[1]) continue;
+    const dropped = DROP_TABLE.exec(text);
+    if (dropped?.[1]) {
+      for (const name of dropped[1].match(new RegExp(QUALIFIED, "g")) ?? []) effects.push(["drop", normalise(name)]);
+      continue;
+    }
+    const renamed = RENAME_TABLE.exec(text);
+    if (renamed?.[1] && renamed[2]) {
+      // RENAME TO keeps the table in its schema: the new name takes the old one's qualification.
+      const qualified = [...renamed[1].matchAll(PART)];
+      const schema = qualified.length > 1 ? `${qualified[0]?.[0] ?? ""}.` : "";
+      effects.push(["rename", normalise(renamed[1]), normalise(schema + renamed[2])]);
+    }
+  }
+  return { effects, touched: [...touched] };
+}
+
+/**
  * The tables that applying every migration's up part in order leaves behind,
  * read from CREATE TABLE / DROP TABLE / ALTER TABLE ... RENAME TO statements,
  * each with the migration that created (or last renamed) it. Used by the
@@ -41,27 +116,10 @@ const SETS_SEARCH_PATH = /\bset\s+(?:local\s+|session\s+)?search_path\b|set_conf
 export function tablesCreatedBy(migrations: readonly Migration[]): Map<string, Migration> {
   const tables = new Map<string, Migration>();
   for (const migration of migrations) {
-    const movesSearchPath = SETS_SEARCH_PATH.test(migration.up);
-    for (const statement of scanSql(migration.up).statements) {
-      const text = migration.up.slice(statement.start, statement.end);
-      const created = CREATE_TABLE.exec(text);
-      if (created?.[1] && !/^create\s+(?:(?:global\s+|local\s+)?(?:temp|temporary))/i.test(text)) {
-        const name = normalise(created[1]);
-        if (!(movesSearchPath && !name.includes("."))) tables.set(name, migration);
-        continue;
-      }
-      const dropped = DROP_TABLE.exec(text);
-      if (dropped?.[1]) {
-        for (const name of dropped[1].match(new RegExp(QUALIFIED, "g")) ?? []) tables.delete(normalise(name));
-        continue;
-      }
-      const renamed = RENAME_TABLE.exec(text);
-      if (renamed?.[1] && renamed[2] && tables.delete(normalise(renamed[1]))) {
-        // RENAME TO keeps the table in its schema: the new name takes the old one's qualification.
-        const qualified = [...renamed[1].matchAll(PART)];
-        const schema = qualified.length > 1 ? `${qualified[0]?.[0] ?? ""}.` : "";
-        tables.set(normalise(schema + renamed[2]), migration);
-      }
+    for (const effect of tableFactsOf(migration).effects) {
+      if (effect[0] === "create") tables.set(effect[1], migration);
+      else if (effect[0] === "drop") tables.delete(effect[1]);
+      else if (tables.delete(effect[1])) tables.set(effect[2], migration);
     }
   }
   return tables;
@@ -77,18 +135,5 @@ export function expectedTables(migrations: readonly Migration[]): string[] {
  * migrations must run again to rebuild a table that is gone.
  */
 export function tablesTouchedBy(migration: Migration): Set<string> {
-  const tables = new Set<string>();
-  for (const statement of scanSql(migration.up).statements) {
-    const text = migration.up.slice(statement.start, statement.end);
-    const created = CREATE_TABLE.exec(text);
-    if (created?.[1]) tables.add(normalise(created[1]));
-    for (const pattern of CHANGES_TABLE) {
-      const match = pattern.exec(text);
-      const name = match?.[match.length - 1];
-      if (name) tables.add(normalise(name));
-    }
-    const column = COMMENT_ON_COLUMN.exec(text);
-    if (column?.[1]) tables.add(normalise(column[1]));
-  }
-  return tables;
+  return new Set(tableFactsOf(migration).touched);
 }
