@@ -6,14 +6,16 @@ const QUALIFIED = `(${IDENTIFIER}(?:\\s*\\.\\s*${IDENTIFIER})?)`;
 const CREATE_TABLE = new RegExp(String.raw`^create\s+(?:(?:global\s+|local\s+)?(?:temp|temporary)\s+|unlogged\s+)?table\s+(?:if\s+not\s+exists\s+)?${QUALIFIED}`, "i");
 const DROP_TABLE = new RegExp(String.raw`^drop\s+table\s+(?:if\s+exists\s+)?(${QUALIFIED}(?:\s*,\s*${QUALIFIED})*)`, "i");
 /** Statements that change a table they name: ALTER TABLE, CREATE INDEX ... ON, CREATE TRIGGER ... ON, COMMENT ON TABLE/COLUMN. */
-const CHANGES_TABLE = [
-  new RegExp(String.raw`^alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?${QUALIFIED}`, "i"),
-  new RegExp(String.raw`^create\s+(?:unique\s+)?index\s+(?:concurrently\s+)?(?:(?:if\s+not\s+exists\s+)?${IDENTIFIER}\s+)?on\s+(?:only\s+)?${QUALIFIED}`, "i"),
-  new RegExp(String.raw`^create\s+(?:or\s+replace\s+)?(?:constraint\s+)?trigger\s+${IDENTIFIER}[\s\S]*?\bon\s+${QUALIFIED}`, "i"),
-  new RegExp(String.raw`^comment\s+on\s+table\s+${QUALIFIED}`, "i"),
+const CHANGES_TABLE: readonly (readonly [firstWord: string, pattern: RegExp])[] = [
+  ["ALTER", new RegExp(String.raw`^alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?${QUALIFIED}`, "i")],
+  ["CREATE", new RegExp(String.raw`^create\s+(?:unique\s+)?index\s+(?:concurrently\s+)?(?:(?:if\s+not\s+exists\s+)?${IDENTIFIER}\s+)?on\s+(?:only\s+)?${QUALIFIED}`, "i")],
+  ["CREATE", new RegExp(String.raw`^create\s+(?:or\s+replace\s+)?(?:constraint\s+)?trigger\s+${IDENTIFIER}[\s\S]*?\bon\s+${QUALIFIED}`, "i")],
+  ["COMMENT", new RegExp(String.raw`^comment\s+on\s+table\s+${QUALIFIED}`, "i")],
 ];
 const COMMENT_ON_COLUMN = new RegExp(String.raw`^comment\s+on\s+column\s+(${IDENTIFIER}(?:\s*\.\s*${IDENTIFIER})?)\s*\.\s*${IDENTIFIER}\s+is`, "i");
 const RENAME_TABLE = new RegExp(String.raw`^alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?${QUALIFIED}\s+rename\s+to\s+(${IDENTIFIER})`, "i");
+
+const TEMPORARY = /^create\s+(?:(?:global\s+|local\s+)?(?:temp|temporary))/i;
 
 const PART = /"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*)/g;
 
@@ -24,9 +26,21 @@ const PART = /"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*)/g;
  * table as the bare name on the default search_path.
  */
 function normalise(name: string): string {
-  const parts = [...name.matchAll(PART)].map((match) => (match[1] !== undefined ? match[1].replace(/""/g, '"') : (match[2] ?? "").toLowerCase()));
+  // The usual name needs none of the work below.
+  if (SIMPLE_NAME.test(name)) return name;
+  const parts = nameParts(name).map((match) => (match[1] !== undefined ? match[1].replace(/""/g, '"') : (match[2] ?? "").toLowerCase()));
   if (parts.length > 1 && parts[0] === "public") parts.shift();
-  return parts.map((part) => (/^[a-z_][a-z0-9_$]*$/.test(part) ? part : `"${part.replace(/"/g, '""')}"`)).join(".");
+  return parts.map((part) => (SIMPLE_NAME.test(part) ? part : `"${part.replace(/"/g, '""')}"`)).join(".");
+}
+
+const SIMPLE_NAME = /^[a-z_][a-z0-9_$]*$/;
+
+/** PART's matches in `name`; an exec loop, as matchAll builds a new regular expression on every call. */
+function nameParts(name: string): RegExpExecArray[] {
+  const parts: RegExpExecArray[] = [];
+  PART.lastIndex = 0;
+  for (let match = PART.exec(name); match !== null; match = PART.exec(name)) parts.push(match);
+  return parts;
 }
 
 /** A migration that sets search_path creates unqualified tables where only the session knew: they are not expected. */
@@ -74,32 +88,35 @@ export function scanTableFacts(up: string): TableFacts {
   const effects: TableEffect[] = [];
   const touched = new Set<string>();
   for (const statement of scanSql(up).statements) {
+    // Each pattern starts with its statement's first word: the others need not be tried.
+    const first = statement.keywords[0];
+    if (first !== "CREATE" && first !== "ALTER" && first !== "COMMENT" && first !== "DROP") continue;
     const text = up.slice(statement.start, statement.end);
-    const created = CREATE_TABLE.exec(text);
-    if (created?.[1]) touched.add(normalise(created[1]));
-    for (const pattern of CHANGES_TABLE) {
+    const created = first === "CREATE" ? CREATE_TABLE.exec(text) : null;
+    const createdName = created?.[1] ? normalise(created[1]) : null;
+    if (createdName !== null) touched.add(createdName);
+    for (const [word, pattern] of CHANGES_TABLE) {
+      if (word !== first) continue;
       const match = pattern.exec(text);
       const name = match?.[match.length - 1];
       if (name) touched.add(normalise(name));
     }
-    const column = COMMENT_ON_COLUMN.exec(text);
+    const column = first === "COMMENT" ? COMMENT_ON_COLUMN.exec(text) : null;
     if (column?.[1]) touched.add(normalise(column[1]));
 
-    if (created?.[1] && !/^create\s+(?:(?:global\s+|local\s+)?(?:temp|temporary))/i.test(text)) {
-      const name = normalise(created[1]);
-      if (!(movesSearchPath && !name.includes("."))) effects.push(["create", name]);
+    if (createdName !== null) {
+      if (!TEMPORARY.test(text) && !(movesSearchPath && !createdName.includes("."))) effects.push(["create", createdName]);
       continue;
     }
-    if (created?.[1]) continue;
-    const dropped = DROP_TABLE.exec(text);
+    const dropped = first === "DROP" ? DROP_TABLE.exec(text) : null;
     if (dropped?.[1]) {
       for (const name of dropped[1].match(new RegExp(QUALIFIED, "g")) ?? []) effects.push(["drop", normalise(name)]);
       continue;
     }
-    const renamed = RENAME_TABLE.exec(text);
+    const renamed = first === "ALTER" ? RENAME_TABLE.exec(text) : null;
     if (renamed?.[1] && renamed[2]) {
       // RENAME TO keeps the table in its schema: the new name takes the old one's qualification.
-      const qualified = [...renamed[1].matchAll(PART)];
+      const qualified = nameParts(renamed[1]);
       const schema = qualified.length > 1 ? `${qualified[0]?.[0] ?? ""}.` : "";
       effects.push(["rename", normalise(renamed[1]), normalise(schema + renamed[2])]);
     }
