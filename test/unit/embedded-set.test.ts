@@ -1,13 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateEmbeddedModule } from "../../scripts/embed.ts";
 import { expectedTables, scanTableFacts, tableFactsOf, tablesCreatedBy, tablesTouchedBy } from "../../src/core/expected-tables.ts";
 import { type Migration, type MigrationFile, buildMigrationSet } from "../../src/core/migration-set.ts";
 import { directorySource } from "../../src/source/directory.ts";
 import { embeddedSource } from "../../src/source/embedded.ts";
 import { embeddedMigrations } from "../../src/source/embedded-migrations.gen.ts";
+import { embeddedFrom } from "../support/embedded-module.ts";
 
 /** Files that exercise every field of an embedded row: options on both markers, formerly:, no markers, no down, CRLF and BOM, table effects of each kind. */
 const FILES: MigrationFile[] = [
@@ -24,17 +22,9 @@ const FILES: MigrationFile[] = [
   { fileName: "14_trigger.sql", text: "-- migrate:up\ncreate trigger t before insert on kept for each row execute function f();\n" },
 ];
 
-/** Evaluates a generated module (as the build writes it) from a scratch folder, importing this checkout's embedded-set.ts. */
-async function evaluateGenerated(source: string): Promise<readonly Migration[]> {
-  const dir = mkdtempSync(join(tmpdir(), "st44-embedded-"));
-  const path = join(dir, "embedded-migrations.gen.ts");
-  writeFileSync(path, source.replace('"./embedded-set.ts"', JSON.stringify(join(import.meta.dir, "../../src/source/embedded-set.ts"))));
-  return ((await import(path)) as { embeddedMigrations: readonly Migration[] }).embeddedMigrations;
-}
-
 describe("the embedded module (computed at build time)", () => {
   test("gives exactly the migrations that parsing the files at run time gives, with the same table facts", async () => {
-    const embedded = await evaluateGenerated(generateEmbeddedModule(buildMigrationSet(FILES)));
+    const embedded = await embeddedFrom(FILES);
     const parsed = buildMigrationSet(FILES);
     expect(embedded.length).toBe(FILES.length);
     expect([...embedded]).toEqual(parsed);
