@@ -60,7 +60,7 @@ export interface TableFacts {
 
 export type TableEffect = readonly ["create", string] | readonly ["drop", string] | readonly ["rename", string, string];
 
-/** Computed facts by migration; the embedded source fills it from the build's (rememberTableFacts). */
+/** Computed facts by migration. */
 const factsOf = new WeakMap<Migration, TableFacts>();
 
 const NO_FACTS: TableFacts = { effects: [], touched: [] };
@@ -68,18 +68,24 @@ const NO_FACTS: TableFacts = { effects: [], touched: [] };
 /** Every statement these facts come from names a table: a part without the word needs no scan. */
 const MENTIONS_TABLE = /table|index|trigger|column/i;
 
+/**
+ * What the build computed, where a migration carries it (src/source/embedded-set.ts): its own
+ * facts, and the tables its whole set leaves behind. Duck-typed, so core needs no source/ import.
+ */
+interface Precomputed {
+  tableFacts?(): TableFacts;
+  tablesCreatedBySet?(migrations: readonly Migration[]): Map<string, Migration> | null;
+}
+
 export function tableFactsOf(migration: Migration): TableFacts {
+  const precomputed = (migration as Precomputed).tableFacts?.();
+  if (precomputed) return precomputed;
   let facts = factsOf.get(migration);
   if (facts === undefined) {
     facts = MENTIONS_TABLE.test(migration.up) ? scanTableFacts(migration.up) : NO_FACTS;
     factsOf.set(migration, facts);
   }
   return facts;
-}
-
-/** Takes facts computed elsewhere (at build time) for `migration`, so its text is never scanned at run time. */
-export function rememberTableFacts(migration: Migration, facts: TableFacts): void {
-  factsOf.set(migration, facts);
 }
 
 /** One lexer scan of an up part: its table effects in order, and every table it touches. */
@@ -131,6 +137,8 @@ export function scanTableFacts(up: string): TableFacts {
  * health check and by up to tell "the schema exists" from "rows say so".
  */
 export function tablesCreatedBy(migrations: readonly Migration[]): Map<string, Migration> {
+  const precomputed = (migrations[0] as Precomputed | undefined)?.tablesCreatedBySet?.(migrations);
+  if (precomputed) return precomputed;
   const tables = new Map<string, Migration>();
   for (const migration of migrations) {
     for (const effect of tableFactsOf(migration).effects) {

@@ -1,59 +1,148 @@
-import { type TableEffect, rememberTableFacts } from "../core/expected-tables.ts";
+import type { TableFacts } from "../core/expected-tables.ts";
+import type { MigrationOptions, PartOptions } from "../core/migration-file.ts";
 import { type Migration, validatedMigrationSet } from "../core/migration-set.ts";
-import { versionKey } from "../core/version.ts";
 
 /**
- * One embedded migration as scripts/embed.ts writes it: what parsing,
- * validating and hashing the file gave at build time, so that a start only
- * puts the pieces together. Positions are offsets into the normalised text.
+ * The embedded migrations as scripts/embed.ts writes them: what parsing,
+ * validating and hashing the files gave at build time, in parallel arrays
+ * of constants, so that a start allocates one object per migration and
+ * nothing per part. Positions are offsets into the normalised text.
  */
-export type EmbeddedRow = readonly [
-  fileName: string,
-  text: string,
-  checksum: string,
-  upOffset: number,
-  upEnd: number,
-  /** Where the down part starts, -1 for a file without a down marker. */
-  downOffset: number,
-  /** Bit 1: the up part runs in a transaction; bit 2: the down part does. */
-  transactions: number,
-  formerly: readonly (readonly [version: string, name: string])[],
-  tableEffects: readonly TableEffect[],
-  tablesTouched: readonly string[],
-];
+export interface EmbeddedData {
+  readonly fileNames: readonly string[];
+  readonly checksums: readonly string[];
+  readonly texts: readonly string[];
+  /** Per migration: upOffset, upEnd, downOffset (-1: no down marker), transactions (bit 1: up, bit 2: down). */
+  readonly layout: readonly number[];
+  /** By index, for the few renumbered files: their former identities as [version, name]. */
+  readonly formerly: Readonly<Record<number, readonly (readonly [string, string])[]>>;
+  /** JSON of TableFacts per migration, as [effects, touched]; parsed only when a check needs one migration's. */
+  readonly tableFacts: string;
+  /** JSON of [table, index] pairs: the tables the whole set leaves behind (tablesCreatedBy of every migration). */
+  readonly tablesCreated: string;
+}
+
+const FIELDS = 4;
+const NO_FORMER_IDENTITIES: MigrationOptions["formerly"] = [];
+const IN_TRANSACTION: PartOptions = { transaction: true };
+const OUTSIDE_TRANSACTION: PartOptions = { transaction: false };
+
+/** What the migrations of one generated module share: its data, its migrations, and the facts once parsed. */
+class EmbeddedStore {
+  migrations: readonly EmbeddedMigration[] = [];
+  private facts: (readonly [TableFacts["effects"], TableFacts["touched"]])[] | null = null;
+  constructor(readonly data: EmbeddedData) {}
+
+  factsAt(index: number): TableFacts {
+    this.facts ??= JSON.parse(this.data.tableFacts) as (readonly [TableFacts["effects"], TableFacts["touched"]])[];
+    const [effects, touched] = this.facts[index] ?? [[], []];
+    return { effects, touched };
+  }
+
+  /** The build's tablesCreatedBy, when `migrations` is this whole set in order; null for any other list. */
+  tablesCreated(migrations: readonly Migration[]): Map<string, Migration> | null {
+    if (migrations.length !== this.migrations.length) return null;
+    for (let index = 0; index < migrations.length; index++) if (migrations[index] !== this.migrations[index]) return null;
+    const created = new Map<string, Migration>();
+    for (const [table, index] of JSON.parse(this.data.tablesCreated) as [string, number][]) created.set(table, this.migrations[index] as Migration);
+    return created;
+  }
+}
+
+/**
+ * One embedded migration. The up and down parts are cut from the text when
+ * asked for: a start with nothing to do never needs them. `tableFacts` and
+ * `tablesCreatedBySet` hand core/expected-tables.ts the build's results.
+ */
+class EmbeddedMigration implements Migration {
+  readonly version: string;
+  readonly key: string;
+  readonly name: string;
+  readonly upOffset: number;
+  readonly options: MigrationOptions;
+  readonly downOptions: PartOptions;
+  readonly #upEnd: number;
+  readonly #downOffset: number;
+  readonly #store: EmbeddedStore;
+  readonly #index: number;
+
+  constructor(
+    store: EmbeddedStore,
+    index: number,
+    readonly fileName: string,
+    readonly text: string,
+    readonly checksum: string,
+  ) {
+    const { layout, formerly } = store.data;
+    const at = index * FIELDS;
+    // The build accepted only NNN_name.sql: the version ends at the first underscore, and is digits only.
+    const separator = fileName.indexOf("_");
+    let zeros = 0;
+    while (zeros < separator - 1 && fileName.charCodeAt(zeros) === 48) zeros++;
+    this.version = fileName.slice(0, separator);
+    this.key = zeros === 0 ? this.version : this.version.slice(zeros);
+    this.name = fileName.slice(separator + 1, -4);
+    this.upOffset = layout[at] as number;
+    this.#upEnd = layout[at + 1] as number;
+    this.#downOffset = layout[at + 2] as number;
+    const transactions = layout[at + 3] as number;
+    const former = formerly[index];
+    this.options = { transaction: (transactions & 1) !== 0, formerly: former ? former.map(([version, name]) => ({ version, name })) : NO_FORMER_IDENTITIES };
+    this.downOptions = (transactions & 2) !== 0 ? IN_TRANSACTION : OUTSIDE_TRANSACTION;
+    this.#store = store;
+    this.#index = index;
+  }
+
+  get up(): string {
+    return this.text.slice(this.upOffset, this.#upEnd);
+  }
+
+  get down(): string | null {
+    return this.#downOffset === -1 ? null : this.text.slice(this.#downOffset);
+  }
+
+  tableFacts(): TableFacts {
+    return this.#store.factsAt(this.#index);
+  }
+
+  tablesCreatedBySet(migrations: readonly Migration[]): Map<string, Migration> | null {
+    return this.#store.tablesCreated(migrations);
+  }
+}
 
 /** The migrations of the generated module, as the validated, version-ordered set the build checked. */
-export function embeddedSet(rows: readonly EmbeddedRow[]): readonly Migration[] {
-  const migrations: Migration[] = new Array(rows.length);
-  for (let index = 0; index < rows.length; index++) {
-    const [fileName, text, checksum, upOffset, upEnd, downOffset, transactions, formerly, effects, touched] = rows[index] as EmbeddedRow;
-    // The build accepted only NNN_name.sql: the version ends at the first underscore.
-    const separator = fileName.indexOf("_");
-    const version = fileName.slice(0, separator);
-    const migration: Migration = {
-      version,
-      key: versionKey(version),
-      name: fileName.slice(separator + 1, -".sql".length),
-      fileName,
-      text,
-      checksum,
-      up: text.slice(upOffset, upEnd),
-      upOffset,
-      down: downOffset === -1 ? null : text.slice(downOffset),
-      options: { transaction: (transactions & 1) !== 0, formerly: formerly.map(([formerVersion, name]) => ({ version: formerVersion, name })) },
-      downOptions: { transaction: (transactions & 2) !== 0 },
-    };
-    rememberTableFacts(migration, { effects, touched });
-    migrations[index] = migration;
+export function embeddedSet(data: EmbeddedData): readonly Migration[] {
+  const store = new EmbeddedStore(data);
+  const { fileNames, texts, checksums } = data;
+  const migrations: EmbeddedMigration[] = new Array(fileNames.length);
+  for (let index = 0; index < fileNames.length; index++) {
+    migrations[index] = new EmbeddedMigration(store, index, fileNames[index] as string, texts[index] as string, checksums[index] as string);
   }
+  store.migrations = migrations;
   return validatedMigrationSet(migrations);
 }
 
-/** The row scripts/embed.ts writes for a migration buildMigrationSet made (the inverse of embeddedSet). */
-export function embeddedRowOf(migration: Migration, effects: readonly TableEffect[], touched: readonly string[]): EmbeddedRow {
-  const upEnd = migration.upOffset + migration.up.length;
-  const downOffset = migration.down === null ? -1 : migration.text.length - migration.down.length;
-  const transactions = (migration.options.transaction ? 1 : 0) | (migration.downOptions.transaction ? 2 : 0);
-  const formerly = migration.options.formerly.map((former) => [former.version, former.name] as const);
-  return [migration.fileName, migration.text, migration.checksum, migration.upOffset, upEnd, downOffset, transactions, formerly, effects, touched];
+/** The data scripts/embed.ts writes for a set buildMigrationSet made (the inverse of embeddedSet). */
+export function embeddedDataOf(migrations: readonly Migration[], factsOf: (migration: Migration) => TableFacts, tablesCreated: ReadonlyMap<string, Migration>): EmbeddedData {
+  const formerly: Record<number, (readonly [string, string])[]> = {};
+  const layout: number[] = [];
+  for (const [index, migration] of migrations.entries()) {
+    const downOffset = migration.down === null ? -1 : migration.text.length - migration.down.length;
+    const transactions = (migration.options.transaction ? 1 : 0) | (migration.downOptions.transaction ? 2 : 0);
+    layout.push(migration.upOffset, migration.upOffset + migration.up.length, downOffset, transactions);
+    if (migration.options.formerly.length > 0) formerly[index] = migration.options.formerly.map((former) => [former.version, former.name] as const);
+  }
+  const indexOf = new Map(migrations.map((migration, index) => [migration, index]));
+  return {
+    fileNames: migrations.map((migration) => migration.fileName),
+    checksums: migrations.map((migration) => migration.checksum),
+    texts: migrations.map((migration) => migration.text),
+    layout,
+    formerly,
+    tableFacts: JSON.stringify(migrations.map((migration) => {
+      const facts = factsOf(migration);
+      return [facts.effects, facts.touched];
+    })),
+    tablesCreated: JSON.stringify([...tablesCreated].map(([table, migration]) => [table, indexOf.get(migration)])),
+  };
 }
