@@ -9,10 +9,16 @@ import { type Migration, validatedMigrationSet } from "../core/migration-set.ts"
  * nothing per part. Positions are offsets into the normalised text.
  */
 export interface EmbeddedData {
-  readonly fileNames: readonly string[];
-  readonly checksums: readonly string[];
-  readonly texts: readonly string[];
-  /** Per migration: upOffset, upEnd, downOffset (-1: no down marker), transactions (bit 1: up, bit 2: down). */
+  /** The file names, one a line (a valid name has no line break). */
+  readonly fileNames: string;
+  /** The checksums, 64 hex digits each, one after the other. */
+  readonly checksums: string;
+  /** The normalised texts, one after the other. */
+  readonly texts: string;
+  /**
+   * Per migration: where its text starts in `texts` (it ends where the next one starts), then upOffset, upEnd,
+   * downOffset (-1: no down marker) inside it, and transactions (bit 1: up, bit 2: down).
+   */
   readonly layout: readonly number[];
   /** By index, for the few renumbered files: their former identities as [version, name]. */
   readonly formerly: Readonly<Record<number, readonly (readonly [string, string])[]>>;
@@ -22,7 +28,8 @@ export interface EmbeddedData {
   readonly tablesCreated: string;
 }
 
-const FIELDS = 4;
+const FIELDS = 5;
+const CHECKSUM_LENGTH = 64;
 const NO_FORMER_IDENTITIES: MigrationOptions["formerly"] = [];
 const IN_TRANSACTION: PartOptions = { transaction: true };
 const OUTSIDE_TRANSACTION: PartOptions = { transaction: false };
@@ -50,17 +57,21 @@ class EmbeddedStore {
 }
 
 /**
- * One embedded migration. The up and down parts are cut from the text when
- * asked for: a start with nothing to do never needs them. `tableFacts` and
+ * One embedded migration. Its text, and the up and down parts, are cut from
+ * the module's one string when asked for: a start with nothing to do never
+ * needs them. `tableFacts` and
  * `tablesCreatedBySet` hand core/expected-tables.ts the build's results.
  */
 class EmbeddedMigration implements Migration {
   readonly version: string;
   readonly key: string;
   readonly name: string;
+  readonly checksum: string;
   readonly upOffset: number;
   readonly options: MigrationOptions;
   readonly downOptions: PartOptions;
+  readonly #textStart: number;
+  readonly #textEnd: number;
   readonly #upEnd: number;
   readonly #downOffset: number;
   readonly #store: EmbeddedStore;
@@ -70,10 +81,8 @@ class EmbeddedMigration implements Migration {
     store: EmbeddedStore,
     index: number,
     readonly fileName: string,
-    readonly text: string,
-    readonly checksum: string,
   ) {
-    const { layout, formerly } = store.data;
+    const { layout, formerly, checksums, texts } = store.data;
     const at = index * FIELDS;
     // The build accepted only NNN_name.sql: the version ends at the first underscore, and is digits only.
     const separator = fileName.indexOf("_");
@@ -82,15 +91,22 @@ class EmbeddedMigration implements Migration {
     this.version = fileName.slice(0, separator);
     this.key = zeros === 0 ? this.version : this.version.slice(zeros);
     this.name = fileName.slice(separator + 1, -4);
-    this.upOffset = layout[at] as number;
-    this.#upEnd = layout[at + 1] as number;
-    this.#downOffset = layout[at + 2] as number;
-    const transactions = layout[at + 3] as number;
+    this.checksum = checksums.slice(index * CHECKSUM_LENGTH, (index + 1) * CHECKSUM_LENGTH);
+    this.#textStart = layout[at] as number;
+    this.#textEnd = (layout[at + FIELDS] as number | undefined) ?? texts.length;
+    this.upOffset = layout[at + 1] as number;
+    this.#upEnd = layout[at + 2] as number;
+    this.#downOffset = layout[at + 3] as number;
+    const transactions = layout[at + 4] as number;
     const former = formerly[index];
     this.options = { transaction: (transactions & 1) !== 0, formerly: former ? former.map(([version, name]) => ({ version, name })) : NO_FORMER_IDENTITIES };
     this.downOptions = (transactions & 2) !== 0 ? IN_TRANSACTION : OUTSIDE_TRANSACTION;
     this.#store = store;
     this.#index = index;
+  }
+
+  get text(): string {
+    return this.#store.data.texts.slice(this.#textStart, this.#textEnd);
   }
 
   get up(): string {
@@ -113,11 +129,9 @@ class EmbeddedMigration implements Migration {
 /** The migrations of the generated module, as the validated, version-ordered set the build checked. */
 export function embeddedSet(data: EmbeddedData): readonly Migration[] {
   const store = new EmbeddedStore(data);
-  const { fileNames, texts, checksums } = data;
+  const fileNames = data.fileNames === "" ? [] : data.fileNames.split("\n");
   const migrations: EmbeddedMigration[] = new Array(fileNames.length);
-  for (let index = 0; index < fileNames.length; index++) {
-    migrations[index] = new EmbeddedMigration(store, index, fileNames[index] as string, texts[index] as string, checksums[index] as string);
-  }
+  for (let index = 0; index < fileNames.length; index++) migrations[index] = new EmbeddedMigration(store, index, fileNames[index] as string);
   store.migrations = migrations;
   return validatedMigrationSet(migrations);
 }
@@ -126,17 +140,19 @@ export function embeddedSet(data: EmbeddedData): readonly Migration[] {
 export function embeddedDataOf(migrations: readonly Migration[], factsOf: (migration: Migration) => TableFacts, tablesCreated: ReadonlyMap<string, Migration>): EmbeddedData {
   const formerly: Record<number, (readonly [string, string])[]> = {};
   const layout: number[] = [];
+  let textStart = 0;
   for (const [index, migration] of migrations.entries()) {
     const downOffset = migration.down === null ? -1 : migration.text.length - migration.down.length;
     const transactions = (migration.options.transaction ? 1 : 0) | (migration.downOptions.transaction ? 2 : 0);
-    layout.push(migration.upOffset, migration.upOffset + migration.up.length, downOffset, transactions);
+    layout.push(textStart, migration.upOffset, migration.upOffset + migration.up.length, downOffset, transactions);
+    textStart += migration.text.length;
     if (migration.options.formerly.length > 0) formerly[index] = migration.options.formerly.map((former) => [former.version, former.name] as const);
   }
   const indexOf = new Map(migrations.map((migration, index) => [migration, index]));
   return {
-    fileNames: migrations.map((migration) => migration.fileName),
-    checksums: migrations.map((migration) => migration.checksum),
-    texts: migrations.map((migration) => migration.text),
+    fileNames: migrations.map((migration) => migration.fileName).join("\n"),
+    checksums: migrations.map((migration) => migration.checksum).join(""),
+    texts: migrations.map((migration) => migration.text).join(""),
     layout,
     formerly,
     tableFacts: JSON.stringify(migrations.map((migration) => {
