@@ -42,14 +42,14 @@ export const GOLANG_MIGRATE_KEPT_AS = `${TRACKING_TABLE}_golang_migrate`;
 interface RowShape {
   version: string;
   name: string | null;
-  /** applied_at as milliseconds since 1970 (APPLIED_MS): a number is cheaper to send and to read than a timestamp's text. */
+  /** applied_at in milliseconds since 1970 (appliedMs). */
   applied_ms: number | string | null;
   checksum: string | null;
   duration_ms: number | null;
   has_down: boolean;
 }
 
-/** Any driver's row: postgres.js and node-postgres give Date, number and boolean; a driver that gives text still reads the same. */
+/** Any driver's row: postgres.js and node-postgres give numbers and booleans; a driver that gives text still reads the same. */
 function toRow(row: RowShape): AppliedRow {
   const version = String(row.version);
   return {
@@ -65,10 +65,7 @@ function toRow(row: RowShape): AppliedRow {
 /** The runner's columns that the read names: a table lacking one is from an older build, and adopted. */
 const READ_COLUMNS = ["version", "name", "applied_at", "checksum", "duration_ms", "down_sql", "history"] as const;
 
-/**
- * applied_at truncated to milliseconds (what a Date holds), as a float8 of milliseconds: whole numbers up to
- * float rounding, which Math.round undoes. timestamptz's text output was most of the read's cost at 10,000 rows.
- */
+/** applied_at cut to what a Date holds, as float8 milliseconds (Math.round undoes float rounding): cheaper to send and read than text. */
 const appliedMs = (column: string) => `date_part('epoch', date_trunc('milliseconds', ${column})) * 1000`;
 
 const READ_TRACKING_TABLE = `select version, name, ${appliedMs("applied_at")} as applied_ms, checksum, duration_ms, down_sql is not null as has_down, history is not null as has_history from ${TRACKING_TABLE}`;
