@@ -76,17 +76,17 @@ function readMigrationFile(directory: string, fileName: string, buffer: { bytes:
   }
 }
 
-/** The file's bytes, into one reused buffer (grown when a file needs more); a file that grew since fstat is read to its end. */
+/**
+ * The file's `size` bytes (as fstat gave it), into one reused buffer grown when a file needs more: one read
+ * for a file read whole, no second read to see the end (a file written while the runner reads it is cut at
+ * the size it had, as a stat before the read always did).
+ */
 function readWhole(descriptor: number, path: string, size: number, buffer: { bytes: Uint8Array }): Uint8Array {
+  if (buffer.bytes.length < size) buffer.bytes = new Uint8Array(Math.max(buffer.bytes.length * 2, size));
   let length = 0;
   try {
-    for (;;) {
-      if (buffer.bytes.length < length + 1 + Math.max(size - length, 0)) {
-        const grown = new Uint8Array(Math.max(buffer.bytes.length * 2, size + 1));
-        grown.set(buffer.bytes.subarray(0, length));
-        buffer.bytes = grown;
-      }
-      const read = readSync(descriptor, buffer.bytes, length, buffer.bytes.length - length, null);
+    while (length < size) {
+      const read = readSync(descriptor, buffer.bytes, length, size - length, null);
       if (read === 0) break;
       length += read;
     }
