@@ -53,9 +53,15 @@ export interface Plan {
   readonly formerRows: readonly { readonly migration: Migration; readonly row: AppliedRow }[];
 }
 
-/** Whether a row may be taken as `migration`'s: no name recorded, or the file's own. */
+/** Whether a row may be taken as `migration`'s: no name recorded, or the file's own (the runner writes it exactly so). */
 function sameIdentity(row: AppliedRow, name: string): boolean {
-  return row.name === null || comparableName(row.name) === comparableName(name);
+  return row.name === null || row.name === name || comparableName(row.name) === comparableName(name);
+}
+
+/** versionKey, without its regular expression for the usual row: digits with no leading zero and nothing to trim. */
+function keyOfVersion(version: string): string {
+  const first = version.charCodeAt(0);
+  return first > 48 && first <= 57 && version.charCodeAt(version.length - 1) > 32 ? version : versionKey(version);
 }
 
 /**
@@ -64,16 +70,19 @@ function sameIdentity(row: AppliedRow, name: string): boolean {
  * row is taken as a file's when it holds the file's version and name, or a
  * former identity the file records (`formerly:` on its up marker: a file
  * renumbered when a legacy folder was imported).
+ *
+ * One pass over the files and one over the rows: every start of `up` and
+ * `status` runs it cold, over every migration.
  */
 export function planMigrations(migrations: readonly Migration[], rows: readonly AppliedRow[]): Plan {
   const rowsByKey = new Map<string, AppliedRow>();
-  for (const row of rows) rowsByKey.set(versionKey(row.version), row);
-  const knownKeys = new Set(migrations.map((migration) => migration.key));
+  for (const row of rows) rowsByKey.set(keyOfVersion(row.version), row);
 
   // Rows recorded under a former identity belong to the renumbered file, whatever file has that number now.
   const claimed = new Map<Migration, AppliedRow>();
   const formerRows: { migration: Migration; row: AppliedRow }[] = [];
   for (const migration of migrations) {
+    if (migration.options.formerly.length === 0) continue;
     for (const former of migration.options.formerly) {
       const key = versionKey(former.version);
       const row = rowsByKey.get(key);
@@ -85,9 +94,15 @@ export function planMigrations(migrations: readonly Migration[], rows: readonly 
   }
 
   const entries: PlanEntry[] = [];
+  const knownKeys = new Set<string>();
+  let ordered = true;
+  let previousKey: string | null = null;
   for (const migration of migrations) {
+    knownKeys.add(migration.key);
+    if (previousKey !== null && compareVersionKeys(previousKey, migration.key) > 0) ordered = false;
+    previousKey = migration.key;
     const own = rowsByKey.get(migration.key) ?? null;
-    const row = own ?? claimed.get(migration) ?? null;
+    const row = own ?? (claimed.size === 0 ? null : (claimed.get(migration) ?? null));
     const state: MigrationState =
       row === null
         ? "pending"
@@ -98,29 +113,49 @@ export function planMigrations(migrations: readonly Migration[], rows: readonly 
             : "applied";
     entries.push({ version: migration.version, key: migration.key, name: migration.name, state, migration, row });
   }
-  for (const [key, row] of rowsByKey) {
-    if (!knownKeys.has(key)) {
-      entries.push({ version: row.version, key, name: row.name ?? "", state: "unknown", migration: null, row });
+  if (rowsByKey.size > 0) {
+    for (const [key, row] of rowsByKey) {
+      if (!knownKeys.has(key)) {
+        entries.push({ version: row.version, key, name: row.name ?? "", state: "unknown", migration: null, row });
+        ordered = false;
+      }
     }
   }
-  entries.sort((a, b) => compareVersionKeys(a.key, b.key));
+  if (!ordered) entries.sort((a, b) => compareVersionKeys(a.key, b.key));
 
-  const applied = entries.filter((entry) => entry.row !== null && entry.state !== "mismatched");
+  const applied: PlanEntry[] = [];
+  const pending: Migration[] = [];
+  const changed: PlanEntry[] = [];
+  const unknown: PlanEntry[] = [];
+  const mismatched: PlanEntry[] = [];
+  for (const entry of entries) {
+    if (entry.row !== null && entry.state !== "mismatched") applied.push(entry);
+    if (entry.state === "pending") {
+      if (entry.migration) pending.push(entry.migration);
+    } else if (entry.state === "changed") changed.push(entry);
+    else if (entry.state === "unknown") unknown.push(entry);
+    else if (entry.state === "mismatched") mismatched.push(entry);
+  }
   // A row whose version is not a number (an old runner's 'TEMPLATE') is shown, never taken as the latest.
-  const latestAppliedEntry = applied.filter((entry) => isVersion(entry.version)).at(-1);
-  const latestApplied = latestAppliedEntry ? latestAppliedEntry.version : null;
-  const pending = entries.flatMap((entry) => (entry.state === "pending" && entry.migration ? [entry.migration] : []));
+  let latestApplied: string | null = null;
+  for (let index = applied.length - 1; index >= 0; index--) {
+    const version = (applied[index] as PlanEntry).version;
+    if (isVersion(version)) {
+      latestApplied = version;
+      break;
+    }
+  }
   return {
     entries,
     pending,
-    changed: entries.filter((entry) => entry.state === "changed"),
-    unknown: entries.filter((entry) => entry.state === "unknown"),
-    mismatched: entries.filter((entry) => entry.state === "mismatched"),
+    changed,
+    unknown,
+    mismatched,
     applied,
     latestApplied,
     latestKnown: migrations.at(-1)?.version ?? null,
     outOfOrder:
-      latestApplied === null ? [] : pending.filter((migration) => compareVersions(migration.version, latestApplied) < 0),
+      latestApplied === null || pending.length === 0 ? [] : pending.filter((migration) => compareVersions(migration.version, latestApplied) < 0),
     formerRows,
   };
 }

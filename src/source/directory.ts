@@ -1,4 +1,4 @@
-import { readFile, readdir, readlink, stat } from "node:fs/promises";
+import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { MigrateError } from "../core/errors.ts";
 import { assertMigrationFileSize, decodeMigrationBytes } from "../core/migration-bytes.ts";
@@ -11,6 +11,11 @@ import type { MigrationSource } from "./types.ts";
  * Symbolic links are followed: a Kubernetes ConfigMap volume presents every
  * file as a link into `..data/`, and skipping them started the app on an
  * empty schema.
+ *
+ * The reads are synchronous, one open, fstat, read and close per file: the
+ * runner has nothing else to do meanwhile (the tracking read is already on
+ * the wire), and an async read per file cost 10,000 event-loop round trips
+ * at 10,000 files.
  */
 export function directorySource(directory: string): MigrationSource {
   return {
@@ -18,7 +23,7 @@ export function directorySource(directory: string): MigrationSource {
     async load(): Promise<readonly MigrationFile[]> {
       let entries: string[];
       try {
-        entries = (await readdir(directory, { withFileTypes: true }))
+        entries = readdirSync(directory, { withFileTypes: true })
           .filter((entry) => (entry.isFile() || entry.isSymbolicLink()) && looksLikeMigration(entry.name))
           .map((entry) => entry.name);
       } catch (error) {
@@ -27,26 +32,20 @@ export function directorySource(directory: string): MigrationSource {
           `Cannot read the migrations directory ${directory} (${reasonOf(error)}). Check the path given to --dir or MIGRATIONS_DIR, or leave both unset to use the migrations built into this binary.`,
         );
       }
-      return Promise.all(entries.sort().map((fileName) => readMigrationFile(directory, fileName)));
+      const buffer = { bytes: new Uint8Array(64 * 1024) };
+      return entries.sort().map((fileName) => readMigrationFile(directory, fileName, buffer));
     },
   };
 }
 
-async function readMigrationFile(directory: string, fileName: string): Promise<MigrationFile> {
+function readMigrationFile(directory: string, fileName: string, buffer: { bytes: Uint8Array }): MigrationFile {
   const path = join(directory, fileName);
-  let size: number;
+  let descriptor: number;
   try {
-    const found = await stat(path);
-    if (!found.isFile()) {
-      throw new MigrateError(
-        "SOURCE_UNREADABLE",
-        `${path} leads to ${found.isDirectory() ? "a directory" : "something"} that is not a regular file${await linkTarget(path)}. A migration must be a file (or a link to one): fix or remove ${fileName}.`,
-      );
-    }
-    size = found.size;
+    // Non-blocking, so that a FIFO named like a migration is refused by the fstat below instead of hanging the open.
+    descriptor = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
-    if (error instanceof MigrateError) throw error;
-    const target = await linkTarget(path);
+    const target = linkTarget(path);
     throw new MigrateError(
       "SOURCE_UNREADABLE",
       target
@@ -54,21 +53,54 @@ async function readMigrationFile(directory: string, fileName: string): Promise<M
         : `Cannot read the migration file ${path} (${reasonOf(error)}). Check its permissions.`,
     );
   }
-  // Checked before reading, so an oversized file is never loaded into memory.
-  assertMigrationFileSize(fileName, size);
-  let bytes: Uint8Array;
   try {
-    bytes = await readFile(path);
+    let size: number;
+    try {
+      const found = fstatSync(descriptor);
+      if (!found.isFile()) {
+        throw new MigrateError(
+          "SOURCE_UNREADABLE",
+          `${path} leads to ${found.isDirectory() ? "a directory" : "something"} that is not a regular file${linkTarget(path)}. A migration must be a file (or a link to one): fix or remove ${fileName}.`,
+        );
+      }
+      size = found.size;
+    } catch (error) {
+      if (error instanceof MigrateError) throw error;
+      throw new MigrateError("SOURCE_UNREADABLE", `Cannot read the migration file ${path} (${reasonOf(error)}). Check its permissions.`);
+    }
+    // Checked before reading, so an oversized file is never loaded into memory.
+    assertMigrationFileSize(fileName, size);
+    return { fileName, text: decodeMigrationBytes(fileName, readWhole(descriptor, path, size, buffer)) };
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+/**
+ * The file's `size` bytes (as fstat gave it), into one reused buffer grown when a file needs more: one read
+ * for a file read whole, no second read to see the end (a file written while the runner reads it is cut at
+ * the size it had, as a stat before the read always did).
+ */
+function readWhole(descriptor: number, path: string, size: number, buffer: { bytes: Uint8Array }): Uint8Array {
+  if (buffer.bytes.length < size) buffer.bytes = new Uint8Array(Math.max(buffer.bytes.length * 2, size));
+  let length = 0;
+  try {
+    while (length < size) {
+      const read = readSync(descriptor, buffer.bytes, length, size - length, null);
+      if (read === 0) break;
+      length += read;
+    }
   } catch (error) {
     throw new MigrateError("SOURCE_UNREADABLE", `Cannot read the migration file ${path} (${reasonOf(error)}). Check its permissions.`);
   }
-  return { fileName, text: decodeMigrationBytes(fileName, bytes) };
+  // The decoded text is a copy, so the buffer can be reused for the next file.
+  return buffer.bytes.subarray(0, length);
 }
 
 /** ` (a link to TARGET)` for a symbolic link, "" otherwise: where a broken entry points is the first thing to check. */
-async function linkTarget(path: string): Promise<string> {
+function linkTarget(path: string): string {
   try {
-    return ` (a link to ${await readlink(path)})`;
+    return ` (a link to ${readlinkSync(path)})`;
   } catch {
     return "";
   }

@@ -1,17 +1,18 @@
-import { type Migration, type MigrationFile, buildMigrationSet } from "../core/migration-set.ts";
+import { type Migration, buildMigrationSet, validatedMigrationSet } from "../core/migration-set.ts";
 import { embeddedMigrations } from "./embedded-migrations.gen.ts";
 import type { MigrationSource } from "./types.ts";
 
 /**
  * The migrations compiled into this build (scripts/embed.ts generates the
- * module from migrations/). ST44_EMBEDDED_UNTIL trims the set to versions up
- * to the given one, so tests can play an older release without rebuilding.
+ * module from migrations/), parsed and validated at build time.
+ * ST44_EMBEDDED_UNTIL trims the set to versions up to the given one, so
+ * tests can play an older release without rebuilding.
  */
 export function embeddedSource(until?: string): MigrationSource {
-  const files: readonly MigrationFile[] =
+  const files =
     until === undefined
       ? embeddedMigrations
-      : embeddedMigrations.filter((file) => BigInt(/^\d+/.exec(file.fileName)?.[0] ?? "0") <= BigInt(until));
+      : validatedMigrationSet(embeddedMigrations.filter((migration) => BigInt(migration.version) <= BigInt(until)));
   return {
     description: `embedded (${files.length} files)`,
     load: async () => files,
