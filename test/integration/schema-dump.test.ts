@@ -102,17 +102,12 @@ describe("dump reads each kind of object from pg_catalog", async () => {
     expect(snapshot.objects.filter((object) => object.name === "app.people_id_seq")).toEqual([]);
   });
 
-  test("views and materialized views by definition, on one line", async () => {
-    // PostgreSQL 14 and 15 print a one-table view's columns qualified with the table (people.id); 16 and later do not.
-    const [server] = await db.sql<{ major: number }[]>`select current_setting('server_version_num')::int / 10000 as major`;
-    const qualifiedColumns = (server?.major ?? 0) < 16;
-    const column = (table: string, name: string) => (qualifiedColumns ? `${table}.${name}` : name);
+  test("views and materialized views by definition, on one line, in the same words on every major", () => {
+    // PostgreSQL 14 and 15 print a one-table view's columns qualified with the table (people.id), 16 and later do not: dump writes the later form.
     expect(entry(snapshot, "view app.happy_people").properties).toEqual({
-      definition: `SELECT ${column("people", "id")}, ${column("people", "email")} FROM app.people WHERE ${column("people", "mood")} = 'happy'::app.mood`,
+      definition: "SELECT id, email FROM app.people WHERE mood = 'happy'::app.mood",
     });
-    expect(entry(snapshot, "materialized view app.visit_counts").properties.definition).toBe(
-      `SELECT ${column("visits", "person_id")}, count(*) AS visits FROM app.visits GROUP BY ${column("visits", "person_id")}`,
-    );
+    expect(entry(snapshot, "materialized view app.visit_counts").properties.definition).toBe("SELECT person_id, count(*) AS visits FROM app.visits GROUP BY person_id");
   });
 
   test("functions and procedures by signature, with a hash of the body (never the body)", () => {
