@@ -59,9 +59,10 @@ function sameIdentity(row: AppliedRow, name: string): boolean {
 }
 
 /** versionKey, without its regular expression for the usual row: digits with no leading zero and nothing to trim. */
+/** A canonical version (digits, no leading zero: what the runner writes) is its own key; anything else goes the long way. */
+const CANONICAL_VERSION = /^[1-9][0-9]*$/;
 function keyOfVersion(version: string): string {
-  const first = version.charCodeAt(0);
-  return first > 48 && first <= 57 && version.charCodeAt(version.length - 1) > 32 ? version : versionKey(version);
+  return CANONICAL_VERSION.test(version) ? version : versionKey(version);
 }
 
 /**

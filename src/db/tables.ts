@@ -15,7 +15,7 @@ export async function missingTables(db: Queryable | QueryRows, tables: readonly 
   const rows = await asQueryRows(db)(
     `select name from json_array_elements_text(${list(oneByOne)}::json) as name where to_regclass(name) is null
      union all (select name from json_array_elements_text(${list(inBulk)}::json) as name
-       except select relname::text from pg_class where relnamespace = any(current_schemas(true)::regnamespace[]::oid[])) order by 1`,
+       except select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = any(current_schemas(true))) order by 1`,
   );
   return rows.map((row) => String(row.name));
 }

@@ -50,10 +50,13 @@ interface RowShape {
 }
 
 /** Any driver's row: postgres.js and node-postgres give numbers and booleans; a driver that gives text still reads the same. */
+const isUntrimmedAscii = (code: number): boolean => code > 32 && code < 128;
+
 function toRow(row: RowShape): AppliedRow {
   const version = String(row.version);
   return {
-    version: version.charCodeAt(version.length - 1) > 32 && version.charCodeAt(0) > 32 ? version : version.trim(),
+    // Only ASCII at both ends can skip trim(): a hand-written '5' + NBSP must still read as 5, or its file runs again.
+    version: isUntrimmedAscii(version.charCodeAt(0)) && isUntrimmedAscii(version.charCodeAt(version.length - 1)) ? version : version.trim(),
     name: row.name,
     appliedAt: row.applied_ms === null ? null : new Date(Math.round(Number(row.applied_ms))),
     checksum: row.checksum,
@@ -66,14 +69,16 @@ function toRow(row: RowShape): AppliedRow {
 const READ_COLUMNS = ["version", "name", "applied_at", "checksum", "duration_ms", "down_sql", "history"] as const;
 
 /** applied_at cut to what a Date holds, as float8 milliseconds (Math.round undoes float rounding): cheaper to send and read than text. */
-const appliedMs = (column: string) => `date_part('epoch', date_trunc('milliseconds', ${column})) * 1000`;
+// An int8, not a float8: a float's text form follows extra_float_digits (-10 put times hours off).
+// 'infinity' (typed by hand) reads as no time rather than failing the read.
+const appliedMs = (column: string) => `case when isfinite(${column}) then (extract(epoch from date_trunc('milliseconds', ${column})) * 1000)::int8 end`;
 
-const READ_TRACKING_TABLE = `select version, name, ${appliedMs("applied_at")} as applied_ms, checksum, duration_ms, down_sql is not null as has_down, history is not null as has_history from ${TRACKING_TABLE}`;
+const READ_TRACKING_TABLE = `select version, name, ${appliedMs("applied_at::timestamptz")} as applied_ms, checksum, duration_ms, down_sql is not null as has_down, history is not null as has_history from ${TRACKING_TABLE}`;
 
 /** A hand-made or dbmate table's rows: version always, name and applied_at where the table has them. */
 function readForeignRowsSql(columns: readonly string[]): string {
   const name = columns.includes("name") ? "name::text" : "null::text";
-  const appliedAt = columns.includes("applied_at") ? appliedMs("applied_at::timestamptz") : "null::float8";
+  const appliedAt = columns.includes("applied_at") ? appliedMs("applied_at::timestamptz") : "null::int8";
   return `select version::text as version, ${name} as name, ${appliedAt} as applied_ms, null::text as checksum, null::int as duration_ms, false as has_down from ${TRACKING_TABLE}`;
 }
 

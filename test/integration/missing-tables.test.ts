@@ -39,4 +39,19 @@ describe("missingTables", () => {
       reserved.release();
     }
   });
+
+  test("schemas on the search_path whose names are mixed case or hold a dot (a role's own $user schema): no error, the right schema (attack on issue 14)", async () => {
+    const names = Array.from({ length: 110 }, (_, index) => `m_${index}`);
+    await db.sql.unsafe(`create schema "App"; create schema app; create schema "a.b"; ${names.map((name) => `create table "App".${name} (id int);`).join("\n")}`);
+    const reserved = await db.sql.reserve();
+    try {
+      await reserved.unsafe(`set search_path = "App", "a.b", public`);
+      expect(await missingTables(reserved, [...names, "m_missing"])).toEqual(["m_missing"]);
+      // "App" is not app: with only app on the path, every one is missing, as to_regclass says.
+      await reserved.unsafe("set search_path = app");
+      expect((await missingTables(reserved, names)).length).toBe(110);
+    } finally {
+      reserved.release();
+    }
+  });
 });

@@ -73,3 +73,24 @@ describe("up on a precomputed (embedded) set", () => {
     expect(await tablesOf(db.sql)).toEqual(["a", "d", "schema_migrations"]);
   });
 });
+
+describe("what the fast paths must read as the long way does (attack on issue 14)", () => {
+  test("a hand-written version ending in a no-break space is still the file's: not applied again", async () => {
+    const once = await embeddedFrom({ "005_a.sql": "-- migrate:up\ncreate table if not exists counter (n int);\ninsert into counter values (1);\n" });
+    await up(db.url, once);
+    await db.sql.unsafe("update schema_migrations set version = '5' || chr(160)");
+    expect((await up(db.url, once)).applied).toEqual([]);
+    expect(await db.sql`select * from counter`).toHaveLength(1);
+  });
+
+  test("applied_at reads the same whatever extra_float_digits, and 'infinity' reads as no time instead of failing", async () => {
+    await up(db.url, await embeddedFrom(FILES));
+    await db.sql.unsafe("update schema_migrations set applied_at = '2026-06-01 12:34:56.789+00' where version = '001'; update schema_migrations set applied_at = 'infinity' where version = '002'");
+    const database = (await db.sql<{ name: string }[]>`select current_database() as name`)[0]?.name ?? "";
+    await db.sql.unsafe(`alter database "${database}" set extra_float_digits = -10`);
+    const { plan } = await up(db.url, await embeddedFrom(FILES));
+    const at = (version: string) => plan.entries.find((entry) => entry.version === version)?.row?.appliedAt ?? null;
+    expect(at("001")?.toISOString()).toBe("2026-06-01T12:34:56.789Z");
+    expect(at("002")).toBeNull();
+  });
+});
