@@ -111,6 +111,7 @@ export function generateEmbeddedModule(migrations: readonly Migration[], folder:
     ...layout,
     "  ],",
     `  formerly: ${JSON.stringify(data.formerly)},`,
+    `  allow: ${JSON.stringify(data.allow)},`,
     `  tableFacts: ${JSON.stringify(data.tableFacts)},`,
     `  tablesCreated: ${JSON.stringify(data.tablesCreated)},`,
     "});",

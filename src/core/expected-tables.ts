@@ -82,6 +82,8 @@ export function tableFactsOf(migration: Migration): TableFacts {
   if (precomputed) return precomputed;
   let facts = factsOf.get(migration);
   if (facts === undefined) {
+    // A copy of an embedded migration ({...m}, JSON) has no text of its own: no facts would be read as "creates nothing".
+    if (typeof migration.up !== "string") throw new TypeError(`${migration.fileName} has no SQL text: pass the migrations as bundledMigrations() gives them (a spread or JSON copy of an embedded one keeps only its fields, not its text)`);
     facts = MENTIONS_TABLE.test(migration.up) ? scanTableFacts(migration.up) : NO_FACTS;
     factsOf.set(migration, facts);
   }

@@ -36,6 +36,7 @@ export interface Migration {
 }
 
 export function toMigration(file: MigrationFile): Migration {
+  if (typeof file.text !== "string") throw new TypeError(`${file.fileName} has no text: a migration file is { fileName, text } (a spread or JSON copy of an embedded migration keeps only its fields, not its text)`);
   const { version, name } = parseFileName(file.fileName);
   const text = normaliseText(file.text);
   const nul = text.indexOf("\0");

@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, readlinkSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { MigrateError } from "../core/errors.ts";
 import { assertMigrationFileSize, decodeMigrationBytes } from "../core/migration-bytes.ts";
 import { looksLikeMigration } from "../core/migration-name.ts";
@@ -81,16 +81,30 @@ function readMigrationFile(directory: string, fileName: string, buffer: { bytes:
  * for a file read whole, no second read to see the end (a file written while the runner reads it is cut at
  * the size it had, as a stat before the read always did).
  */
+/**
+ * Reads to the end of the file, not to its fstat size: a file that grew since
+ * (or one of /proc, which states size 0) must not be applied as its prefix.
+ * The buffer has room for one byte more than the size, so the read that
+ * finds the end is the one that would have been the last anyway.
+ */
 function readWhole(descriptor: number, path: string, size: number, buffer: { bytes: Uint8Array }): Uint8Array {
-  if (buffer.bytes.length < size) buffer.bytes = new Uint8Array(Math.max(buffer.bytes.length * 2, size));
+  if (buffer.bytes.length < size + 1) buffer.bytes = new Uint8Array(Math.max(buffer.bytes.length * 2, size + 1));
   let length = 0;
   try {
-    while (length < size) {
-      const read = readSync(descriptor, buffer.bytes, length, size - length, null);
+    for (;;) {
+      if (length === buffer.bytes.length) {
+        const grown = new Uint8Array(buffer.bytes.length * 2);
+        grown.set(buffer.bytes);
+        buffer.bytes = grown;
+      }
+      const read = readSync(descriptor, buffer.bytes, length, buffer.bytes.length - length, null);
       if (read === 0) break;
       length += read;
+      // Still bounded: a file that grows past the limit while read is refused like one that was too large.
+      if (length > size) assertMigrationFileSize(basename(path), length);
     }
   } catch (error) {
+    if (error instanceof MigrateError) throw error;
     throw new MigrateError("SOURCE_UNREADABLE", `Cannot read the migration file ${path} (${reasonOf(error)}). Check its permissions.`);
   }
   // The decoded text is a copy, so the buffer can be reused for the next file.

@@ -17,6 +17,7 @@ export const embeddedMigrations = embeddedSet({
     5447, 103, 714, 730, 3,
   ],
   formerly: {},
+  allow: {},
   tableFacts: "[[[[\"create\",\"schema_migrations\"]],[\"schema_migrations\"]],[[[\"create\",\"users\"]],[\"users\"]],[[[\"create\",\"households\"]],[\"households\"]],[[[\"create\",\"household_members\"]],[\"household_members\"]],[[[\"create\",\"children\"]],[\"children\"]],[[[\"create\",\"tasks\"]],[\"tasks\"]],[[[\"create\",\"task_assignments\"]],[\"task_assignments\"]],[[[\"create\",\"task_completions\"]],[\"task_completions\"]]]",
   tablesCreated: "[[\"schema_migrations\",0],[\"users\",1],[\"households\",2],[\"household_members\",3],[\"children\",4],[\"tasks\",5],[\"task_assignments\",6],[\"task_completions\",7]]",
 });

@@ -22,6 +22,8 @@ export interface EmbeddedData {
   readonly layout: readonly number[];
   /** By index, for the few renumbered files: their former identities as [version, name]. */
   readonly formerly: Readonly<Record<number, readonly (readonly [string, string])[]>>;
+  /** By index, for the few files that name check rules they break on purpose (allow:RULE). */
+  readonly allow: Readonly<Record<number, readonly string[]>>;
   /** JSON of TableFacts per migration, as [effects, touched]; parsed only when a check needs one migration's. */
   readonly tableFacts: string;
   /** JSON of [table, index] pairs: the tables the whole set leaves behind (tablesCreatedBy of every migration). */
@@ -99,7 +101,9 @@ class EmbeddedMigration implements Migration {
     this.#downOffset = layout[at + 3] as number;
     const transactions = layout[at + 4] as number;
     const former = formerly[index];
-    this.options = { transaction: (transactions & 1) !== 0, formerly: former ? former.map(([version, name]) => ({ version, name })) : NO_FORMER_IDENTITIES };
+    const allowed = store.data.allow[index];
+    const formerIdentities = former ? former.map(([version, name]) => ({ version, name })) : NO_FORMER_IDENTITIES;
+    this.options = allowed ? { transaction: (transactions & 1) !== 0, formerly: formerIdentities, allow: allowed } : { transaction: (transactions & 1) !== 0, formerly: formerIdentities };
     this.downOptions = (transactions & 2) !== 0 ? IN_TRANSACTION : OUTSIDE_TRANSACTION;
     this.#store = store;
     this.#index = index;
@@ -132,13 +136,15 @@ export function embeddedSet(data: EmbeddedData): readonly Migration[] {
   const fileNames = data.fileNames === "" ? [] : data.fileNames.split("\n");
   const migrations: EmbeddedMigration[] = new Array(fileNames.length);
   for (let index = 0; index < fileNames.length; index++) migrations[index] = new EmbeddedMigration(store, index, fileNames[index] as string);
-  store.migrations = migrations;
-  return validatedMigrationSet(migrations);
+  // Frozen: the exported array is trusted as validated, so a push or an in-place sort must fail rather than go unchecked.
+  store.migrations = Object.freeze(migrations);
+  return validatedMigrationSet(store.migrations);
 }
 
 /** The data scripts/embed.ts writes for a set buildMigrationSet made (the inverse of embeddedSet). */
 export function embeddedDataOf(migrations: readonly Migration[], factsOf: (migration: Migration) => TableFacts, tablesCreated: ReadonlyMap<string, Migration>): EmbeddedData {
   const formerly: Record<number, (readonly [string, string])[]> = {};
+  const allow: Record<number, readonly string[]> = {};
   const layout: number[] = [];
   let textStart = 0;
   for (const [index, migration] of migrations.entries()) {
@@ -147,6 +153,7 @@ export function embeddedDataOf(migrations: readonly Migration[], factsOf: (migra
     layout.push(textStart, migration.upOffset, migration.upOffset + migration.up.length, downOffset, transactions);
     textStart += migration.text.length;
     if (migration.options.formerly.length > 0) formerly[index] = migration.options.formerly.map((former) => [former.version, former.name] as const);
+    if (migration.options.allow) allow[index] = migration.options.allow;
   }
   const indexOf = new Map(migrations.map((migration, index) => [migration, index]));
   return {
@@ -155,6 +162,7 @@ export function embeddedDataOf(migrations: readonly Migration[], factsOf: (migra
     texts: migrations.map((migration) => migration.text).join(""),
     layout,
     formerly,
+    allow,
     tableFacts: JSON.stringify(migrations.map((migration) => {
       const facts = factsOf(migration);
       return [facts.effects, facts.touched];

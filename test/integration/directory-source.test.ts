@@ -37,6 +37,16 @@ describe("directorySource", () => {
     expect(files[0]?.text).toBe(UP);
   });
 
+  test("a file is read to its end, not to the size fstat gave (/proc states 0): never applied as a prefix (attack on issue 14)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "st44-proc-"));
+    symlinkSync("/proc/version", join(dir, "001_proc.sql"));
+    writeFileSync(join(dir, "002_big.sql"), `-- migrate:up\n${"select 1;\n".repeat(20_000)}`);
+    const files = await directorySource(dir).load();
+    expect(files[0]?.text.length).toBeGreaterThan(20);
+    expect(files[0]?.text).toContain("Linux");
+    expect(files[1]?.text.length).toBe(14 + 10 * 20_000);
+  });
+
   test("a link that leads nowhere => SOURCE_UNREADABLE naming the link and its target", async () => {
     const dir = mkdtempSync(join(tmpdir(), "st44-dangling-"));
     writeFileSync(join(dir, "001_a.sql"), UP);

@@ -20,6 +20,7 @@ const FILES: MigrationFile[] = [
   { fileName: "012_search_path.sql", text: "-- migrate:up\nset search_path = other;\ncreate table hidden (id int);\ncreate table app.shown (id int);\n-- migrate:down\n" },
   { fileName: "013_unicode.sql", text: "-- migrate:up\ncomment on table kept is 'line\u2028separator \u00e9 \ud83d\ude00';\n-- migrate:down\nselect 1;" },
   { fileName: "14_trigger.sql", text: "-- migrate:up\ncreate trigger t before insert on kept for each row execute function f();\n" },
+  { fileName: "015_allowed.sql", text: "-- migrate:up allow:table-rewrite\n-- the table is empty in every environment\nalter table kept alter column id type bigint;\n" },
 ];
 
 /** Every field of a Migration, read through its getters (the embedded parts are cut from the text when read). */
@@ -58,5 +59,23 @@ describe("the embedded module (computed at build time)", () => {
     const until = (all[2] as Migration).version;
     const trimmed = buildMigrationSet(await embeddedSource(until).load());
     expect(trimmed.map((migration) => migration.fileName)).toEqual(all.slice(0, 3).map((file) => file.fileName));
+  });
+});
+
+describe("the exported embedded set stays what the build checked (attack on issue 14)", () => {
+  test("it is frozen: a push or an in-place sort fails instead of going unchecked", () => {
+    expect(Object.isFrozen(embeddedMigrations)).toBe(true);
+    expect(() => (embeddedMigrations as Migration[]).push(embeddedMigrations[0] as Migration)).toThrow();
+  });
+
+  test("a spread copy (no text of its own) is refused with the reason, not read as a set that creates nothing", () => {
+    const copies = embeddedMigrations.map((migration) => ({ ...migration }));
+    expect(() => buildMigrationSet(copies as unknown as MigrationFile[])).toThrow("has no text");
+    expect(() => expectedTables(copies as unknown as Migration[])).toThrow("has no SQL text");
+  });
+
+  test("allow: rides along with the precomputed options", async () => {
+    const embedded = await embeddedFrom(Object.fromEntries(FILES.map((file) => [file.fileName, file.text])));
+    expect(embedded.find((migration) => migration.fileName === "015_allowed.sql")?.options.allow).toEqual(["table-rewrite"]);
   });
 });
