@@ -53,6 +53,7 @@ import {
   settleBinaries,
   sharedLibrary,
 } from "./lib/environment.ts";
+import { type GuardCase, checkChecksums } from "./lib/checksum-guard.ts";
 import { type BenchFlags, FlagError, parseBenchFlags } from "./lib/flags.ts";
 import { CommandFailed, type Sample, createMeasurer, summarize } from "./lib/measure.ts";
 import { type RowResult, type SizeCheck, type SizeRow, type WorkloadResult, renderReport, spliceReport } from "./lib/report.ts";
@@ -310,6 +311,26 @@ async function main(): Promise<number> {
     });
   }
 
+  // ------------------------------------------------------------ checksums, untimed
+  const guardCases: GuardCase[] = [];
+  for (const [key, database] of prepared) {
+    const [ownerId = "", setId = ""] = key.split(":");
+    const set = sets[setId as keyof typeof sets];
+    const owner = runnerById.get(ownerId);
+    const candidateIndex = ownerId.startsWith("st44-candidate-") ? Number(ownerId.slice("st44-candidate-".length)) - 1 : -1;
+    const binary = ownerId === "st44-migrate" ? st44 : (candidates[candidateIndex] ?? null);
+    if (!set || !owner || binary === null) continue;
+    const url = server.urlFor(database);
+    if (set.id === "seed") guardCases.push({ label: `${owner.label}, the seed set embedded`, binary, url, dir: null });
+    else guardCases.push({ label: `${owner.label} --dir, ${set.count.toLocaleString("en-US")} files`, binary, url, dir: set.dbmateDir });
+    if (set.id === "large" && ownerId === "st44-migrate" && st44Embedded !== null) {
+      guardCases.push({ label: `st44-migrate, ${set.count.toLocaleString("en-US")} embedded (W6)`, binary: st44Embedded, url, dir: null });
+    }
+  }
+  if (guardCases.length > 0) log(`checking that ${guardCases.length} build(s) still refuse a changed migration (untimed)`);
+  const guards = await checkChecksums(guardCases, envFor, runDir);
+  for (const guard of guards) if (!guard.ok) log(`checksum check failed: ${guard.label}, ${guard.change}, ${guard.command}: ${guard.seen}`);
+
   // ------------------------------------------------------------ report
   const loadAtEnd = loadavg();
   const load = (values: number[]) => values.map((value) => value.toFixed(2)).join(" / ");
@@ -333,8 +354,8 @@ async function main(): Promise<number> {
   const sizes: SizeRow[] = [{ label: "st44-migrate", what: "dist/st44-migrate (one file, the eight seed migrations inside)", bytes: diskBytes(st44) }];
   let sizeCheck: SizeCheck | null = null;
   if (st44Embedded !== null && bareRuntime !== null && sets.large !== null) {
-    sizeCheck = { count: sets.large.count, embeddedBytes: diskBytes(st44Embedded), bareBytes: diskBytes(bareRuntime), sqlBytes: sets.large.sqlBytes };
-    sizes.push({ label: `st44-migrate, ${sets.large.count.toLocaleString("en-US")} embedded`, what: `the W6 binary: ${sets.large.count.toLocaleString("en-US")} generated files (${mib(sets.large.sqlBytes)} of SQL text) embedded`, bytes: sizeCheck.embeddedBytes });
+    sizeCheck = { count: sets.large.count, seedBytes: diskBytes(st44), embeddedBytes: diskBytes(st44Embedded), bareBytes: diskBytes(bareRuntime), sqlBytes: sets.large.sqlBytes };
+    sizes.push({ label: `st44-migrate, ${sets.large.count.toLocaleString("en-US")} embedded`, what: `the W6 binary: the ${sets.large.count.toLocaleString("en-US")} generated files of W6-W8 embedded`, bytes: sizeCheck.embeddedBytes });
   }
   if (bareRuntime !== null) sizes.push({ label: "bare Bun runtime", what: "an empty program (`export {}`) compiled the same way (--compile --bytecode --format=esm --minify)", bytes: diskBytes(bareRuntime) });
   if (sets.large !== null) sizes.push({ label: "SQL text", what: `the ${sets.large.count.toLocaleString("en-US")} generated files of W6-W8 (${sets.large.sqlBytes.toLocaleString("en-US")} bytes)`, bytes: sets.large.sqlBytes });
@@ -371,6 +392,7 @@ async function main(): Promise<number> {
     workloads: results,
     sizes,
     sizeCheck,
+    guards,
     notes,
   });
   process.stdout.write(`${report}\n`);
@@ -382,7 +404,7 @@ async function main(): Promise<number> {
   } else {
     log("docs/benchmarks.md not written (pass --write to write it)");
   }
-  const failed = results.some((result) => result.rows.some((row) => row.error !== null));
+  const failed = results.some((result) => result.rows.some((row) => row.error !== null)) || guards.some((guard) => !guard.ok);
   return failed ? 1 : 0;
 }
 
