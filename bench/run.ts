@@ -62,7 +62,7 @@ import { type MigrationSetFiles, PSQL_LOOP_SCRIPT, writeSets } from "./lib/sets.
 import { PREPARE_STEP, type Runner, defineRunners, defineWorkloads } from "./lib/workloads.ts";
 
 const root = join(import.meta.dir, "..");
-const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const log = (line: string) => process.stderr.write(`[bench +${Math.round(performance.now() / 1000)}s] ${line}\n`);
 
 // ---------------------------------------------------------------- flags
 
@@ -248,6 +248,7 @@ async function main(): Promise<number> {
       const order = participants.map((_, index) => participants[(index + rep) % participants.length] as Runner);
       for (const runner of order) {
         if (errors.has(runner.id)) continue;
+        if (workload.heavy && runner.heavyRuns !== undefined && (samples.get(runner.id)?.length ?? 0) >= runner.heavyRuns) continue;
         let database: string;
         let dropAfter = false;
         try {
@@ -269,7 +270,8 @@ async function main(): Promise<number> {
             if (tables !== expected) throw new Error(`after the run the database has ${tables} of the ${expected} expected tables`);
           }
           // The last fresh database of a tool is the prepared one of the next workloads (W1 -> W2, W3 -> W4, W5).
-          if (workload.fresh && rep === workloadReps - 1 && runner.kind === "tool" && !prepared.has(`${runner.id}:${set.id}`)) {
+          const lastRun = rep === workloadReps - 1 || (workload.heavy && runner.heavyRuns !== undefined && (samples.get(runner.id)?.length ?? 0) >= runner.heavyRuns);
+          if (workload.fresh && lastRun && runner.kind === "tool" && !prepared.has(`${runner.id}:${set.id}`)) {
             prepared.set(`${runner.id}:${set.id}`, database);
             dropAfter = false;
           }
@@ -298,6 +300,8 @@ async function main(): Promise<number> {
     if (missing.length > 0) workloadNotes.push(`Not in this table: ${missing.join(", ")} (no \`${workload.action}\` command).`);
     if (workload.embedded && candidates.length > 0) workloadNotes.push("The candidates have no build with this set embedded: they are not in this table.");
     if (workload.embedded && embeddedBuild !== "") workloadNotes.push(`The binary with the set embedded was ${embeddedBuild} (\`bun scripts/build.ts --migrations DIR\` in a copy of the sources).`);
+    const capped = participants.filter((runner) => workload.heavy && runner.heavyRuns !== undefined && runner.heavyRuns < workloadReps);
+    if (capped.length > 0) workloadNotes.push(`${capped.map((runner) => runner.label).join(", ")}: ${capped.map((runner) => runner.heavyRuns).join(", ")} run(s) only (one run takes about as long as a round of every other row; its ratio is not in question).`);
     if (workload.scram && scram !== null) workloadNotes.push(`Login: ${scram.description}.`);
     const floorRunner = runnerById.get(workload.floorId);
     results.push({
