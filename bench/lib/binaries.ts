@@ -83,7 +83,7 @@ function sourceCommit(root: string): string {
  * sources. The build writes dist/ and its generated module next to the
  * sources it compiles, so it runs in a copy (node_modules linked, not copied).
  */
-export function buildEmbeddedBinary(options: { root: string; scratch: string; migrationsDir: string; log: (line: string) => void }): { path: string; seconds: number } {
+export function buildEmbeddedBinary(options: { root: string; scratch: string; migrationsDir: string; log: (line: string) => void }): { path: string; seconds: number; commit: string } {
   const copy = join(options.scratch, "build-embedded");
   mkdirSync(copy, { recursive: true });
   for (const entry of ["src", "scripts", "migrations", "package.json", "tsconfig.json"]) {
@@ -100,5 +100,5 @@ export function buildEmbeddedBinary(options: { root: string; scratch: string; mi
   if (result.status !== 0 || !existsSync(path)) {
     throw new Error(`bun scripts/build.ts --migrations ${options.migrationsDir} failed:\n${result.stderr.split("\n").slice(-12).join("\n")}`);
   }
-  return { path, seconds: (performance.now() - started) / 1000 };
+  return { path, seconds: (performance.now() - started) / 1000, commit: env.ST44_BUILD_COMMIT };
 }
