@@ -86,8 +86,10 @@ function sourceCommit(root: string): string {
 export function buildEmbeddedBinary(options: { root: string; scratch: string; migrationsDir: string; log: (line: string) => void }): { path: string; seconds: number; commit: string } {
   const copy = join(options.scratch, "build-embedded");
   mkdirSync(copy, { recursive: true });
-  for (const entry of ["src", "scripts", "migrations", "package.json", "tsconfig.json"]) {
-    if (existsSync(join(options.root, entry))) cpSync(join(options.root, entry), join(copy, entry), { recursive: true });
+  // The whole checkout but what is large or built (2-3 MB): the build may read any file of it, now or later.
+  for (const entry of readdirSync(options.root)) {
+    if (entry === "node_modules" || entry === "dist" || entry === ".git") continue;
+    cpSync(join(options.root, entry), join(copy, entry), { recursive: true });
   }
   symlinkSync(realpathSync(join(options.root, "node_modules")), join(copy, "node_modules"));
   options.log(`building st44-migrate with ${options.migrationsDir} embedded: bun scripts/build.ts --migrations DIR (in a copy of the sources)`);
