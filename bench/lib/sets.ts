@@ -5,7 +5,10 @@
  * - `seed`: the eight files of migrations/ (dbmate's format already, so
  *   dbmate reads migrations/ itself and st44-migrate uses the copy built into
  *   its binary, as a container does);
- * - `gen`: N generated trivial migrations, `create table t_N (id int primary key)`.
+ * - `gen`: N generated trivial migrations, `create table t_N (id int primary key)`
+ *   (W3-W5, 1,000 by default);
+ * - `large`: the same kind of set, larger (W6-W8, 10,000 by default); st44-migrate
+ *   reads it with `--dir`, and a second binary is built with it embedded (W6).
  *
  * For each set: a dbmate-format directory (st44-migrate --dir and dbmate), a
  * node-pg-migrate directory (`-- Up Migration` / `-- Down Migration`), an
@@ -14,11 +17,13 @@
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-export type SetId = "seed" | "gen";
+export type SetId = "seed" | "gen" | "large";
 
 export interface MigrationSetFiles {
   readonly id: SetId;
   readonly count: number;
+  /** Bytes of SQL text in the dbmate-format files (what an embedding binary must carry at least). */
+  readonly sqlBytes: number;
   /** dbmate format (`-- migrate:up` / `-- migrate:down`). */
   readonly dbmateDir: string;
   readonly nodePgMigrateDir: string;
@@ -86,7 +91,9 @@ function writeSet(id: SetId, migrations: readonly Migration[], scratch: string, 
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
   const floor: string[] = [];
   const tracked: string[] = ["create table if not exists floor_migrations (version text primary key);"];
+  let sqlBytes = 0;
   for (const migration of migrations) {
+    sqlBytes += Buffer.byteLength(migration.text);
     if (dbmateDir === null) writeFileSync(join(dirs.dbmateDir, migration.fileName), migration.text);
     writeFileSync(
       join(dirs.nodePgMigrateDir, migration.fileName),
@@ -101,13 +108,15 @@ function writeSet(id: SetId, migrations: readonly Migration[], scratch: string, 
   const floorTrackedScript = join(base, "floor-tracked.sql");
   writeFileSync(floorScript, floor.join(""));
   writeFileSync(floorTrackedScript, tracked.join(""));
-  return { id, count: migrations.length, ...dirs, floorScript, floorTrackedScript };
+  return { id, count: migrations.length, sqlBytes, ...dirs, floorScript, floorTrackedScript };
 }
 
-export function writeSets(options: { migrationsDir: string; scratch: string; generated: number }): Record<SetId, MigrationSetFiles> {
+/** The large set is written only when a workload uses it (10,000 files in four formats take a while). */
+export function writeSets(options: { migrationsDir: string; scratch: string; generated: number; large: number | null }): Record<SetId, MigrationSetFiles | null> {
   return {
     seed: writeSet("seed", seedMigrations(options.migrationsDir), options.scratch, options.migrationsDir),
     gen: writeSet("gen", generatedMigrations(options.generated), options.scratch, null),
+    large: options.large === null ? null : writeSet("large", generatedMigrations(options.large), options.scratch, null),
   };
 }
 
