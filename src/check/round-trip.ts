@@ -17,7 +17,7 @@ import { readSchema } from "../db/schema/read.ts";
 import { silentLogger } from "../log.ts";
 import { migrateDown, migrateUp } from "../migrator.ts";
 import { existingTables } from "./catalog.ts";
-import { type Measurement, measureInAutocommit, measureMigration } from "./locks.ts";
+import { type Measurement, lineAltering, measureInAutocommit, measureMigration } from "./locks.ts";
 import type { CheckServer, ScratchDatabase } from "./server.ts";
 
 /** The rules read from the text (src/core/check/text-rules.ts), handed in so the run does not depend on them. */
@@ -112,6 +112,7 @@ async function checkOne(
   observations = measurement.observations;
   notes.push(...measurement.notes);
   findings.push(...measuredFindings(migration.fileName, measurement.observations));
+  findings.push(...refusedSampleRows(migration, measurement));
 
   try {
     await applyUpTo(trip, [...before, migration]);
@@ -170,6 +171,22 @@ async function checkOne(
     findings.push({ rule: "round-trip", severity: "error", fileName: migration.fileName, line: null, message: `Applied again after its down part it leaves another schema than the first time (- first, + again): ${again.join("; ")}.`, fix: roundTripFix });
   }
   return done(false, { through: before.length + 1, dump: againDump });
+}
+
+/** A table the migration alters but whose sample row was refused was measured empty: a statement that fails only on rows went unseen. */
+function refusedSampleRows(migration: Migration, measurement: Measurement): CheckFinding[] {
+  return measurement.leftEmpty.flatMap(({ table, reason }) => {
+    const line = lineAltering(migration, table);
+    if (line === null) return [];
+    return [{
+      rule: "sample-rows-refused",
+      severity: "warning" as const,
+      fileName: migration.fileName,
+      line,
+      message: `${table} refused the generic sample row (${reason}), so the migration was measured on it empty: what it does to existing rows (a NOT NULL without a default, a failing validation, a rewrite) was not seen.`,
+      fix: `Review the statement on ${table} as if the table had rows, or accept it for this migration: -- migrate:up allow:sample-rows-refused with the reason on the line below.`,
+    }];
+  });
 }
 
 /** In a rolled-back transaction on the trip database, or (transaction:false) in autocommit on a scratch copy of it. */

@@ -9,6 +9,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCheck } from "../../src/check/run.ts";
+import { textRuleFindings } from "../../src/check/text-rules.ts";
 import { renderAnnotations, renderStepSummary } from "../../src/core/check/github.ts";
 import { type CheckReport, type MigrationCheck, allFindings, errorCount } from "../../src/core/check/report.ts";
 import { silentLogger } from "../../src/log.ts";
@@ -79,6 +80,22 @@ describe("what only rows or a committed snapshot show", () => {
     expect(report.snapshot).toBe("missing");
     expect(report.findings.map((finding) => finding.rule)).toEqual(["schema-snapshot"]);
     expect(report.findings[0]?.fix).toContain(`st44-migrate dump --url URL > ${join(dir, "schema.snapshot")}`);
+  });
+});
+
+describe("a table whose CHECK refuses the generic sample row", () => {
+  test("ADD COLUMN ... NOT NULL without a default on it is an error from the text, and the empty measurement a warning, not only a note", async () => {
+    const dir = folderWith({
+      "017_children_name_long.sql": "-- migrate:up\nALTER TABLE children ADD CONSTRAINT children_name_long CHECK (length(name) > 2);\n-- migrate:down\nALTER TABLE children DROP CONSTRAINT children_name_long;\n",
+      "018_add_children_nickname.sql": "-- migrate:up\nSELECT 1;\nALTER TABLE children ADD COLUMN nickname text NOT NULL;\n-- migrate:down\nALTER TABLE children DROP COLUMN nickname;\n",
+    });
+    rmSync(join(dir, "schema.snapshot"));
+    const report = await runCheck({ dir, selection: { kind: "last" }, url: serverUrl(), log: silentLogger, textRules: textRuleFindings });
+    const entry = migration(report, "018_add_children_nickname.sql");
+    expect(entry.findings.map((finding) => [finding.rule, finding.severity, finding.line])).toContainEqual(["not-null-without-default", "error", 3]);
+    expect(entry.findings.map((finding) => [finding.rule, finding.severity, finding.line])).toContainEqual(["sample-rows-refused", "warning", 3]);
+    expect(entry.findings.find((finding) => finding.rule === "sample-rows-refused")?.message).toContain("children_name_long");
+    expect(errorCount(report)).toBeGreaterThan(0);
   });
 });
 
