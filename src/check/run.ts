@@ -53,7 +53,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
 
   const server = await openCheckServer(options.url, options.waitMs ?? 60_000, options.log);
   try {
-    const setFindings: CheckFinding[] = [];
+    const setFindings: CheckFinding[] = [...selected.findings];
     const fromEmpty = await applyFromEmpty(server, set);
     let snapshotState: CheckReport["snapshot"] = "not compared";
     if (fromEmpty.failure) setFindings.push(fromEmpty.failure);

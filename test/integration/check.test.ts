@@ -5,7 +5,8 @@
  * a broken down part fails the round trip with file and line.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCheck } from "../../src/check/run.ts";
@@ -95,6 +96,36 @@ describe("a table whose CHECK refuses the generic sample row", () => {
     expect(entry.findings.map((finding) => [finding.rule, finding.severity, finding.line])).toContainEqual(["not-null-without-default", "error", 3]);
     expect(entry.findings.map((finding) => [finding.rule, finding.severity, finding.line])).toContainEqual(["sample-rows-refused", "warning", 3]);
     expect(entry.findings.find((finding) => finding.rule === "sample-rows-refused")?.message).toContain("children_name_long");
+    expect(errorCount(report)).toBeGreaterThan(0);
+  });
+});
+
+describe("--base REF: the files at REF are taken as applied", () => {
+  test("an edited, a renamed and a deleted applied migration are errors naming the file and the fix; a line-ending change is not one", async () => {
+    const dir = folderWith({});
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: dir, stdio: "pipe", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.com", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.com" } });
+    git("init", "-q");
+    git("add", ".");
+    git("commit", "-qm", "seed");
+    const read = (name: string) => readFileSync(join(dir, name), "utf8");
+    writeFileSync(join(dir, "013_create_children_table.sql"), read("013_create_children_table.sql").replace("birth_year integer,", "birth_year integer,\n    nickname text,"));
+    renameSync(join(dir, "014_create_tasks_table.sql"), join(dir, "014_create_chores_table.sql"));
+    rmSync(join(dir, "016_create_task_completions_table.sql"));
+    writeFileSync(join(dir, "011_create_households_table.sql"), read("011_create_households_table.sql").replaceAll("\n", "\r\n"));
+    writeFileSync(join(dir, "017_add_users_score.sql"), "-- migrate:up\nALTER TABLE users ADD COLUMN score int NOT NULL DEFAULT 0;\n-- migrate:down\nALTER TABLE users DROP COLUMN score;\n");
+    const report = await runCheck({ dir, selection: { kind: "base", ref: "HEAD" }, url: serverUrl(), log: silentLogger });
+    expect(report.migrations.map((entry) => entry.fileName)).toEqual(["013_create_children_table.sql", "014_create_chores_table.sql", "017_add_users_score.sql"]);
+    const changed = report.findings.filter((finding) => finding.rule === "applied-migration-changed");
+    expect(changed.map((finding) => [finding.fileName, finding.severity])).toEqual([
+      ["013_create_children_table.sql", "error"],
+      ["014_create_tasks_table.sql", "error"],
+      ["016_create_task_completions_table.sql", "error"],
+    ]);
+    expect(changed[0]?.message).toContain("was edited");
+    expect(changed[1]?.message).toContain("was renamed to 014_create_chores_table.sql");
+    expect(changed[2]?.message).toContain("was deleted");
+    expect(changed[0]?.fix).toContain("new migration");
+    expect(changed[0]?.fix).toContain("repair --accept");
     expect(errorCount(report)).toBeGreaterThan(0);
   });
 });
