@@ -28,7 +28,7 @@ export async function dumpText(sql: Sql): Promise<string> {
 }
 
 function options(database: ScratchDatabase, migrations: readonly Migration[]) {
-  return { sql: database.open(), connection: database.connection, migrations, log: silentLogger, waitMs: 10_000, lockWaitMs: 10_000 };
+  return { sql: database.open(), connection: database.connection, migrations, log: silentLogger, waitMs: 10_000, lockWaitMs: 10_000, statementTimeoutMs: database.statementTimeoutMs };
 }
 
 export async function applyUpTo(database: ScratchDatabase, migrations: readonly Migration[]): Promise<void> {
@@ -43,8 +43,15 @@ export function failureText(error: unknown): { line: number | null; text: string
   return { line: line === undefined ? null : Number(line), text: core };
 }
 
+/** The server's message when statement_timeout (check's --statement-timeout) stopped a statement. */
+export const isStatementTimeout = (text: string): boolean => text.includes("canceling statement due to statement timeout");
+
+export const STATEMENT_TIMEOUT_FIX =
+  "A statement that runs this long on check's few rows holds its locks far longer on production's: make it cheaper (batch a backfill outside the migration, build an index CONCURRENTLY), or if it is meant to take this long, give check a longer --statement-timeout.";
+
 const failed = (rule: string, migration: Migration, lead: string, error: unknown, fix: string): CheckFinding => {
   const { line, text } = failureText(error);
+  if (isStatementTimeout(text)) return { rule: "statement-timeout", severity: "error", fileName: migration.fileName, line, message: `${lead}: ${text}`, fix: STATEMENT_TIMEOUT_FIX };
   return { rule, severity: "error", fileName: migration.fileName, line, message: `${lead}: ${text}`, fix };
 };
 
@@ -113,6 +120,13 @@ async function checkOne(
   notes.push(...measurement.notes);
   findings.push(...measuredFindings(migration.fileName, measurement.observations));
   findings.push(...refusedSampleRows(migration, measurement));
+  if (measurement.failure !== null && isStatementTimeout(measurement.failure.message)) {
+    // Applying it would only wait as long again for the same statement.
+    const { line, excerpt, message } = measurement.failure;
+    findings.push({ rule: "statement-timeout", severity: "error", fileName: migration.fileName, line, message: `${excerpt} was stopped by check's statement_timeout (${message}).`, fix: STATEMENT_TIMEOUT_FIX });
+    notes.push("not applied: a statement ran longer than --statement-timeout, so the round trip was not run");
+    return done(true);
+  }
 
   try {
     await applyUpTo(trip, [...before, migration]);

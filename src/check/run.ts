@@ -15,7 +15,7 @@ import { type Migration, buildMigrationSet } from "../core/migration-set.ts";
 import type { Logger } from "../log.ts";
 import { directorySource } from "../source/directory.ts";
 import { measureMigration } from "./locks.ts";
-import { type TextRules, applyUpTo, checkNewMigrations, dumpText, failureText } from "./round-trip.ts";
+import { STATEMENT_TIMEOUT_FIX, type TextRules, applyUpTo, checkNewMigrations, dumpText, failureText, isStatementTimeout } from "./round-trip.ts";
 import { type Selection, selectNewMigrations } from "./select.ts";
 import { openCheckServer } from "./server.ts";
 
@@ -30,12 +30,15 @@ export interface CheckOptions {
   readonly url?: string;
   /** How long to wait for the server of `url` to accept connections (ms); default 60 s. */
   readonly waitMs?: number;
+  /** statement_timeout (ms) of every session check uses, 0 for none; default 5 min. */
+  readonly statementTimeoutMs?: number;
   readonly log: Logger;
   readonly textRules?: TextRules;
 }
 
 export const SNAPSHOT_FILE = "schema.snapshot";
 export const CONFIG_FILE = "check.json";
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 5 * 60_000;
 
 function readConfig(dir: string): CheckConfig {
   const path = join(dir, CONFIG_FILE);
@@ -51,7 +54,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   const selected = selectNewMigrations(set, options.selection, options.dir);
   options.log.info(`check: ${selected.migrations.length} new migration(s): ${selected.migrations.map((migration) => migration.fileName).join(", ") || "none"} (${selected.description})`);
 
-  const server = await openCheckServer(options.url, options.waitMs ?? 60_000, options.log);
+  const server = await openCheckServer(options.url, options.waitMs ?? 60_000, options.log, options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS);
   try {
     const setFindings: CheckFinding[] = [...selected.findings];
     const fromEmpty = await applyFromEmpty(server, set);
@@ -122,9 +125,17 @@ async function applyFromEmpty(server: Awaited<ReturnType<typeof openCheckServer>
     // The server gives no position for some errors (a missing column in ALTER TABLE): run the file's statements, rolled back, to find it.
     const failing = set.find((migration) => migration.fileName === fileName);
     const line = reported ?? (failing ? (await measureMigration(empty.open(), failing, [], false).catch(() => null))?.failure?.line ?? null : null);
+    const timedOut = isStatementTimeout(text);
     return {
       dump: "",
-      failure: { rule: "apply-failed", severity: "error", fileName, line, message: `The set does not apply to an empty database: ${text}`, fix: "Fix the statement named (the line is in the file); a first deploy runs exactly this." },
+      failure: {
+        rule: timedOut ? "statement-timeout" : "apply-failed",
+        severity: "error",
+        fileName,
+        line,
+        message: `The set does not apply to an empty database: ${text}`,
+        fix: timedOut ? STATEMENT_TIMEOUT_FIX : "Fix the statement named (the line is in the file); a first deploy runs exactly this.",
+      },
     };
   } finally {
     await empty.close();

@@ -24,13 +24,19 @@ export interface CheckServer {
 export interface ScratchDatabase {
   readonly name: string;
   readonly connection: ConnectionConfig;
+  /** statement_timeout (ms) of every session on it, 0 for none: what check's up and down set for each migration too. */
+  readonly statementTimeoutMs: number;
   /** A client; open() again after close() gives a new one. */
   open(): Sql;
   close(): Promise<void>;
 }
 
-/** `waitMs`: how long the server of --url may take to accept connections (--wait). */
-export async function openCheckServer(url: string | undefined, waitMs: number, log: Logger): Promise<CheckServer> {
+/**
+ * `waitMs`: how long the server of --url may take to accept connections
+ * (--wait); `statementTimeoutMs`: the statement_timeout of every session on
+ * its databases (--statement-timeout), so no statement of a migration runs forever.
+ */
+export async function openCheckServer(url: string | undefined, waitMs: number, log: Logger, statementTimeoutMs = 0): Promise<CheckServer> {
   let stop = async () => {};
   let description: string;
   if (url === undefined) {
@@ -76,7 +82,13 @@ export async function openCheckServer(url: string | undefined, waitMs: number, l
           `check could not create its database on ${base.display} (${reason}). It needs a server where this user may CREATE DATABASE (an empty CI service, or a throwaway server): give it one with --url, with a role that has CREATEDB. Nothing was run.`,
         );
       }
-      const scratch = scratchDatabase(name, { ...base, database: name, display: base.display.replace(/\/[^/?]*(\?|$)/, `/${name}$1`) });
+      const connection: ConnectionConfig = {
+        ...base,
+        database: name,
+        display: base.display.replace(/\/[^/?]*(\?|$)/, `/${name}$1`),
+        serverSettings: { ...base.serverSettings, statement_timeout: String(statementTimeoutMs) },
+      };
+      const scratch = scratchDatabase(name, connection, statementTimeoutMs);
       created.push(scratch);
       return scratch;
     },
@@ -89,11 +101,12 @@ export async function openCheckServer(url: string | undefined, waitMs: number, l
   };
 }
 
-function scratchDatabase(name: string, connection: ConnectionConfig): ScratchDatabase {
+function scratchDatabase(name: string, connection: ConnectionConfig, statementTimeoutMs: number): ScratchDatabase {
   let client: Sql | null = null;
   return {
     name,
     connection,
+    statementTimeoutMs,
     open() {
       client ??= createClient(connection, { log: silentLogger, max: 2 });
       return client;

@@ -130,6 +130,33 @@ describe("--base REF: the files at REF are taken as applied", () => {
   });
 });
 
+describe("--statement-timeout", () => {
+  test("a statement slower than it is stopped and reported at its line, in the new migration and from empty; nothing waits longer", async () => {
+    const slow = "-- migrate:up\nSELECT 1;\nSELECT pg_sleep(30);\n-- migrate:down\nSELECT 1;\n";
+    const started = performance.now();
+    const report = await runCheck({ dir: folderWith({ "017_slow.sql": slow }), selection: { kind: "last" }, url: serverUrl(), log: silentLogger, statementTimeoutMs: 500 });
+    expect(performance.now() - started).toBeLessThan(25_000);
+    expect(report.findings.map((finding) => [finding.rule, finding.fileName, finding.line])).toEqual([["statement-timeout", "017_slow.sql", 3]]);
+    expect(report.findings[0]?.fix).toContain("--statement-timeout");
+    expect(errorCount(report)).toBeGreaterThan(0);
+  });
+
+  test("a new migration's slow statement is measured first: one finding at its line, no apply after it", async () => {
+    const slow = "-- migrate:up\nSELECT 1;\nSELECT pg_sleep(2);\n-- migrate:down\nSELECT 1;\n";
+    // From empty runs it without rows too: only the measured run (after sample rows) is slower, so give it rows to scan.
+    const report = await runCheck({
+      dir: folderWith({ "017_slow.sql": slow.replace("SELECT pg_sleep(2);", "SELECT pg_sleep(CASE WHEN EXISTS (SELECT 1 FROM users) THEN 30 ELSE 0 END);") }),
+      selection: { kind: "last" },
+      url: serverUrl(),
+      log: silentLogger,
+      statementTimeoutMs: 1000,
+    });
+    const entry = migration(report, "017_slow.sql");
+    expect(entry.findings.map((finding) => [finding.rule, finding.line])).toEqual([["statement-timeout", 3]]);
+    expect(entry.roundTrip).toBe("not run");
+  });
+});
+
 describe("check of new migrations, each measured on the schema before it", () => {
   let report: CheckReport;
   let dir: string;
