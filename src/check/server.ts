@@ -17,7 +17,7 @@ export interface CheckServer {
   readonly description: string;
   /** A new empty database (or a copy of `template`, which must have no open connection). */
   createDatabase(template?: ScratchDatabase): Promise<ScratchDatabase>;
-  /** Drops every database it created, stops a throwaway server. */
+  /** Drops every database it created (ending their backends), stops a throwaway server and removes its folder; again: the same promise. */
   close(): Promise<void>;
 }
 
@@ -69,9 +69,18 @@ export async function openCheckServer(url: string | undefined, waitMs: number, l
     throw error;
   }
 
+  let closing: Promise<void> | null = null;
+  const closeAll = async () => {
+    for (const scratch of created) await scratch.close();
+    // WITH (FORCE) ends every backend still on the database, a statement check was running included.
+    for (const scratch of created) await admin.unsafe(`drop database if exists ${scratch.name} with (force)`).catch(() => {});
+    await admin.end({ timeout: 1 });
+    await stop();
+  };
   return {
     description,
     async createDatabase(template) {
+      if (closing !== null) throw new Error("check's server is closed");
       const name = `st44_check_${randomBytes(5).toString("hex")}`;
       try {
         await admin.unsafe(`create database ${name}${template ? ` template ${template.name}` : ""}`);
@@ -92,11 +101,10 @@ export async function openCheckServer(url: string | undefined, waitMs: number, l
       created.push(scratch);
       return scratch;
     },
-    async close() {
-      for (const scratch of created) await scratch.close();
-      for (const scratch of created) await admin.unsafe(`drop database if exists ${scratch.name} with (force)`).catch(() => {});
-      await admin.end({ timeout: 1 });
-      await stop();
+    close() {
+      // Once: a signal closes it while the run is still inside, and the run's own finally closes it again.
+      closing ??= closeAll();
+      return closing;
     },
   };
 }

@@ -5,6 +5,7 @@ import { durationSetting, resolveLogFormat, stringSetting } from "../../config.t
 import { renderAnnotations, renderStepSummary } from "../../core/check/github.ts";
 import { errorCount, renderCheckJson, renderCheckText } from "../../core/check/report.ts";
 import { ExitCode, MigrateError } from "../../core/errors.ts";
+import { exitCodeForSignal } from "../../core/interrupt.ts";
 import { loadSqlParser } from "../../check/parser.ts";
 import { DEFAULT_STATEMENT_TIMEOUT_MS, type Selection, type TextRules, runCheck } from "../../check/run.ts";
 import { textRuleFindings } from "../../check/text-rules.ts";
@@ -42,7 +43,7 @@ export default defineCommand({
     const waitMs = durationSetting(args, "wait", process.env, "MIGRATE_WAIT", 60_000);
     const statementTimeoutMs = durationSetting(args, "statement-timeout", process.env, "MIGRATE_STATEMENT_TIMEOUT", DEFAULT_STATEMENT_TIMEOUT_MS);
     const url = typeof args.url === "string" ? args.url : undefined;
-    const report = await runCheck({ dir, selection, url, waitMs, statementTimeoutMs, log, textRules: await textRulesOrNone(log) });
+    const report = await runCheck({ dir, selection, url, waitMs, statementTimeoutMs, log, textRules: await textRulesOrNone(log), signal: stopSignal() });
     if (format === "json") writeStdout(renderCheckJson(report));
     else if (format === "text") writeStdout(renderCheckText(report));
     else {
@@ -69,4 +70,20 @@ async function textRulesOrNone(log: ReturnType<typeof createLogger>): Promise<Te
     log.warn(`the rules from the text are skipped: ${error.message}`);
     return undefined;
   }
+}
+
+/**
+ * SIGINT or SIGTERM aborts the run (reason: the signal's name), which ends
+ * its statements and removes its databases and throwaway server before it
+ * exits with INTERRUPTED (130 or 143). A second signal exits at once.
+ */
+function stopSignal(): AbortSignal {
+  const controller = new AbortController();
+  for (const name of ["SIGINT", "SIGTERM"] as const) {
+    process.on(name, () => {
+      if (controller.signal.aborted) process.exit(exitCodeForSignal(name));
+      controller.abort(name);
+    });
+  }
+  return controller.signal;
 }
