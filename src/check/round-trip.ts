@@ -20,8 +20,32 @@ import { existingTables } from "./catalog.ts";
 import { type Measurement, lineAltering, measureInAutocommit, measureMigration } from "./locks.ts";
 import type { CheckServer, ScratchDatabase } from "./server.ts";
 
+type TextContext = { readonly existingTables: ReadonlySet<string> };
+
 /** The rules read from the text (src/core/check/text-rules.ts), handed in so the run does not depend on them. */
-export type TextRules = (migration: Migration, context: { readonly existingTables: ReadonlySet<string> }) => Promise<CheckFinding[]>;
+export interface TextRules {
+  readonly findings: (migration: Migration, context: TextContext) => Promise<CheckFinding[]>;
+  /** The tables after the migration, from its text: the next one's existing tables when no database can say. */
+  readonly tablesAfter: (migration: Migration, context: TextContext) => Promise<ReadonlySet<string>>;
+}
+
+/**
+ * The text findings of `fresh` (new migrations of `set`) without a database,
+ * each given the tables the text of the migrations before it leaves: for
+ * those a run could not reach, since the text rules need no run.
+ */
+export async function textFindingsWithoutDatabase(set: readonly Migration[], fresh: readonly Migration[], textRules: TextRules | undefined): Promise<Map<string, CheckFinding[]>> {
+  const found = new Map<string, CheckFinding[]>();
+  if (!textRules || fresh.length === 0) return found;
+  const wanted = new Set(fresh.map((migration) => migration.fileName));
+  let existingTables: ReadonlySet<string> = new Set();
+  for (const migration of set) {
+    if (wanted.has(migration.fileName)) found.set(migration.fileName, await textRules.findings(migration, { existingTables }));
+    if (found.size === wanted.size) break;
+    existingTables = await textRules.tablesAfter(migration, { existingTables });
+  }
+  return found;
+}
 
 export async function dumpText(sql: Sql): Promise<string> {
   return renderSnapshotText(await readSchema(sql));
@@ -65,18 +89,21 @@ export async function checkNewMigrations(server: CheckServer, set: readonly Migr
   const results: MigrationCheck[] = [];
   const trip = await server.createDatabase();
   let stopped: string | null = null;
+  let unreached: Map<string, CheckFinding[]> | null = null;
   // The dump after the last round trip, while nothing has been applied since: the next migration's "before".
   let known: KnownState | null = null;
   for (const migration of fresh) {
     if (stopped !== null) {
-      results.push({ fileName: migration.fileName, transaction: migration.options.transaction, observations: [], roundTrip: "not run", findings: [], allowed: [], notes: [stopped] });
+      unreached ??= await textFindingsWithoutDatabase(set, fresh.slice(results.length), textRules);
+      const findings = unreached.get(migration.fileName) ?? [];
+      results.push({ fileName: migration.fileName, transaction: migration.options.transaction, observations: [], roundTrip: "not run", findings, allowed: [], notes: [stopped] });
       continue;
     }
     const index = set.indexOf(migration);
     const result = await checkOne(server, trip, set.slice(0, index), migration, textRules, known?.through === index ? known.dump : null);
     results.push(result.check);
     known = result.known;
-    if (result.stop) stopped = `not run: ${migration.fileName} before it could not be checked through`;
+    if (result.stop) stopped = `not run: ${migration.fileName} before it could not be checked through (the rules from the text were applied)`;
   }
   return results;
 }
@@ -113,7 +140,7 @@ async function checkOne(
   }
   const tables = await existingTables(trip.open());
   const beforeDump = knownBefore ?? (await dumpText(trip.open()));
-  if (textRules) findings.push(...(await textRules(migration, { existingTables: new Set(tables.map((table) => table.name)) })));
+  if (textRules) findings.push(...(await textRules.findings(migration, { existingTables: new Set(tables.map((table) => table.name)) })));
 
   const measurement = await measure(server, trip, migration, tables);
   observations = measurement.observations;
@@ -168,6 +195,10 @@ async function checkOne(
     return done(!isMigrateError(error) || !migration.downOptions.transaction);
   }
   const undone = schemaDifferences(beforeDump, await dumpText(trip.open()));
+  // Reported before the re-apply, which a down part that leaves things behind often makes fail.
+  if (undone.length > 0) {
+    findings.push({ rule: "round-trip", severity: "error", fileName: migration.fileName, line: null, message: `Its down part does not restore the schema before it (- before, + after down): ${undone.join("; ")}.`, fix: roundTripFix });
+  }
   try {
     await applyUpTo(trip, [...before, migration]);
   } catch (error) {
@@ -178,9 +209,6 @@ async function checkOne(
   const againDump = await dumpText(trip.open());
   const again = schemaDifferences(afterDump, againDump);
   roundTrip = undone.length === 0 && again.length === 0 ? "ok" : "failed";
-  if (undone.length > 0) {
-    findings.push({ rule: "round-trip", severity: "error", fileName: migration.fileName, line: null, message: `Its down part does not restore the schema before it (- before, + after down): ${undone.join("; ")}.`, fix: roundTripFix });
-  }
   if (again.length > 0) {
     findings.push({ rule: "round-trip", severity: "error", fileName: migration.fileName, line: null, message: `Applied again after its down part it leaves another schema than the first time (- first, + again): ${again.join("; ")}.`, fix: roundTripFix });
   }

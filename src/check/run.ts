@@ -17,7 +17,7 @@ import { type Migration, buildMigrationSet } from "../core/migration-set.ts";
 import type { Logger } from "../log.ts";
 import { directorySource } from "../source/directory.ts";
 import { measureMigration } from "./locks.ts";
-import { STATEMENT_TIMEOUT_FIX, type TextRules, applyUpTo, checkNewMigrations, dumpText, failureText, isStatementTimeout } from "./round-trip.ts";
+import { STATEMENT_TIMEOUT_FIX, type TextRules, applyUpTo, checkNewMigrations, dumpText, failureText, isStatementTimeout, textFindingsWithoutDatabase } from "./round-trip.ts";
 import { type Selection, selectNewMigrations } from "./select.ts";
 import { openCheckServer } from "./server.ts";
 
@@ -126,8 +126,17 @@ async function checkOnServer(
   }
   options.log.info(`check: from empty ${fromEmpty.failure ? "failed" : "ok"}; schema.snapshot ${snapshotState}`);
 
+  const unreached = fromEmpty.failure ? await textFindingsWithoutDatabase(set, selected.migrations, options.textRules) : new Map<string, CheckFinding[]>();
   const checks: MigrationCheck[] = fromEmpty.failure
-    ? selected.migrations.map((migration) => ({ fileName: migration.fileName, transaction: migration.options.transaction, observations: [], roundTrip: "not run", findings: [], allowed: [], notes: ["not run: the set does not apply from empty"] }))
+    ? selected.migrations.map((migration) => ({
+        fileName: migration.fileName,
+        transaction: migration.options.transaction,
+        observations: [],
+        roundTrip: "not run",
+        findings: unreached.get(migration.fileName) ?? [],
+        allowed: [],
+        notes: ["not run: the set does not apply from empty (the rules from the text were applied)"],
+      }))
     : await checkNewMigrations(server, set, selected.migrations, options.textRules);
 
   const fresh = new Map(selected.migrations.map((migration) => [migration.fileName, migration]));

@@ -10,7 +10,7 @@ import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCheck } from "../../src/check/run.ts";
-import { textRuleFindings } from "../../src/check/text-rules.ts";
+import { tablesAfter, textRuleFindings } from "../../src/check/text-rules.ts";
 import { renderAnnotations, renderStepSummary } from "../../src/core/check/github.ts";
 import { type CheckReport, type MigrationCheck, allFindings, errorCount } from "../../src/core/check/report.ts";
 import { silentLogger } from "../../src/log.ts";
@@ -91,7 +91,7 @@ describe("a table whose CHECK refuses the generic sample row", () => {
       "018_add_children_nickname.sql": "-- migrate:up\nSELECT 1;\nALTER TABLE children ADD COLUMN nickname text NOT NULL;\n-- migrate:down\nALTER TABLE children DROP COLUMN nickname;\n",
     });
     rmSync(join(dir, "schema.snapshot"));
-    const report = await runCheck({ dir, selection: { kind: "last" }, url: serverUrl(), log: silentLogger, textRules: textRuleFindings });
+    const report = await runCheck({ dir, selection: { kind: "last" }, url: serverUrl(), log: silentLogger, textRules: { findings: textRuleFindings, tablesAfter } });
     const entry = migration(report, "018_add_children_nickname.sql");
     expect(entry.findings.map((finding) => [finding.rule, finding.severity, finding.line])).toContainEqual(["not-null-without-default", "error", 3]);
     expect(entry.findings.map((finding) => [finding.rule, finding.severity, finding.line])).toContainEqual(["sample-rows-refused", "warning", 3]);
@@ -154,6 +154,24 @@ describe("--statement-timeout", () => {
     const entry = migration(report, "017_slow.sql");
     expect(entry.findings.map((finding) => [finding.rule, finding.line])).toEqual([["statement-timeout", 3]]);
     expect(entry.roundTrip).toBe("not run");
+  });
+});
+
+describe("after a migration whose round trip fails", () => {
+  test("its down part's leftovers are reported though the re-apply then fails, and the migrations after it still get the rules from the text", async () => {
+    const dir = folderWith({
+      "017_create_rewards.sql": "-- migrate:up\nCREATE TABLE rewards (id int PRIMARY KEY);\n-- migrate:down\nSELECT 1;\n",
+      "018_index_users_name.sql": "-- migrate:up\nCREATE INDEX idx_users_created ON users(created_at);\nCREATE INDEX idx_rewards_id ON rewards(id);\n-- migrate:down\nDROP INDEX idx_users_created;\n",
+    });
+    const report = await runCheck({ dir, selection: { kind: "since", version: "016" }, url: serverUrl(), log: silentLogger, textRules: { findings: textRuleFindings, tablesAfter } });
+    const first = migration(report, "017_create_rewards.sql");
+    expect(first.roundTrip).toBe("failed");
+    expect(first.findings.map((finding) => finding.message).join("\n")).toContain("does not restore the schema before it");
+    expect(first.findings.map((finding) => finding.message).join("\n")).toContain("does not apply again");
+    const second = migration(report, "018_index_users_name.sql");
+    expect(second.roundTrip).toBe("not run");
+    // rewards is an existing table for 018 by the text of 017 before it.
+    expect(second.findings.map((finding) => [finding.rule, finding.line])).toEqual([["create-index-blocking", 2], ["create-index-blocking", 3]]);
   });
 });
 

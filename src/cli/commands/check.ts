@@ -8,7 +8,7 @@ import { ExitCode, MigrateError } from "../../core/errors.ts";
 import { exitCodeForSignal } from "../../core/interrupt.ts";
 import { loadSqlParser } from "../../check/parser.ts";
 import { DEFAULT_STATEMENT_TIMEOUT_MS, type Selection, type TextRules, runCheck } from "../../check/run.ts";
-import { textRuleFindings } from "../../check/text-rules.ts";
+import { tablesAfter, textRuleFindings } from "../../check/text-rules.ts";
 import { createLogger } from "../../log.ts";
 import { stderrIsTerminal, writeStdout } from "../../output.ts";
 import { logFormatArg, waitArg } from "../args.ts";
@@ -64,7 +64,7 @@ export default defineCommand({
 async function textRulesOrNone(log: ReturnType<typeof createLogger>): Promise<TextRules | undefined> {
   try {
     await loadSqlParser();
-    return textRuleFindings;
+    return { findings: textRuleFindings, tablesAfter };
   } catch (error) {
     if (!(error instanceof MigrateError) || error.code !== "CHECK_PARSER_UNAVAILABLE") throw error;
     log.warn(`the rules from the text are skipped: ${error.message}`);
