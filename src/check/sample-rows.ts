@@ -118,7 +118,9 @@ export interface EmptyTable {
  * Inside a transaction each try is under a savepoint, so a refused row
  * leaves the transaction usable; in autocommit each INSERT stands alone.
  */
-export async function insertSampleRows(db: Run, allTables: readonly ExistingTable[], inTransaction: boolean, sql: string): Promise<EmptyTable[]> {
+export async function insertSampleRows(db: Run, candidates: readonly ExistingTable[], inTransaction: boolean, sql: string): Promise<EmptyTable[]> {
+  // A materialized view's rows come from its query (REFRESH), not from an INSERT.
+  const allTables = candidates.filter((table) => !table.materialized);
   if (allTables.length === 0) return [];
   const all = allTables.map((table) => table.oid).join(",");
   const references = ((await db.unsafe(REFERENCES(all))) as unknown as { table_oid: string; referenced_oid: string }[]).map((row) => ({

@@ -175,6 +175,20 @@ describe("after a migration whose round trip fails", () => {
   });
 });
 
+describe("materialized views", () => {
+  test("an index built on an existing one is measured like a table's (its SHARE lock, without CONCURRENTLY); no sample row is tried in it", async () => {
+    const dir = folderWith({
+      "017_create_user_emails.sql": "-- migrate:up\nCREATE MATERIALIZED VIEW user_emails AS SELECT email FROM users;\n-- migrate:down\nDROP MATERIALIZED VIEW user_emails;\n",
+      "018_index_user_emails.sql": "-- migrate:up\nCREATE INDEX idx_user_emails ON user_emails(email);\n-- migrate:down\nDROP INDEX idx_user_emails;\n",
+    });
+    const report = await runCheck({ dir, selection: { kind: "last" }, url: serverUrl(), log: silentLogger });
+    const entry = migration(report, "018_index_user_emails.sql");
+    expect(entry.findings.map((finding) => [finding.rule, finding.line])).toEqual([["index-not-concurrent", 2]]);
+    expect(entry.observations[0]?.locks).toContainEqual({ table: "public.user_emails", mode: "ShareLock" });
+    expect(entry.notes).toEqual([]);
+  });
+});
+
 describe("check of new migrations, each measured on the schema before it", () => {
   let report: CheckReport;
   let dir: string;
