@@ -30,6 +30,15 @@ export function selectNewMigrations(migrations: readonly Migration[], selection:
         throw new MigrateError("USAGE", `--since takes a migration version (digits, e.g. --since 014), not "${selection.version}".`);
       }
       const after = versionKey(selection.version);
+      if (!migrations.some((migration) => migration.key === after)) {
+        // A version that is not in the set (a typo, a branch not merged) would select silently by number alone.
+        const versions = migrations.map((migration) => migration.version);
+        const listed = versions.length > 12 ? `${versions.slice(0, 5).join(", ")}, ..., ${versions.slice(-5).join(", ")}` : versions.join(", ");
+        throw new MigrateError(
+          "USAGE",
+          `--since ${selection.version}: no migration in ${dir} has that version, so it cannot say which migrations are new. Give the version of one of them (${listed || "the folder has none"}), e.g. the last one deployed; or use --base REF.`,
+        );
+      }
       return { migrations: migrations.filter((migration) => compareVersionKeys(migration.key, after) > 0), description: `versions after ${selection.version} (--since)`, findings: [] };
     }
     case "base": {

@@ -13,6 +13,7 @@ import { runCheck } from "../../src/check/run.ts";
 import { tablesAfter, textRuleFindings } from "../../src/check/text-rules.ts";
 import { renderAnnotations, renderStepSummary } from "../../src/core/check/github.ts";
 import { type CheckReport, type MigrationCheck, allFindings, errorCount } from "../../src/core/check/report.ts";
+import { MigrateError } from "../../src/core/errors.ts";
 import { silentLogger } from "../../src/log.ts";
 import { client } from "../support/database.ts";
 
@@ -186,6 +187,16 @@ describe("materialized views", () => {
     expect(entry.findings.map((finding) => [finding.rule, finding.line])).toEqual([["index-not-concurrent", 2]]);
     expect(entry.observations[0]?.locks).toContainEqual({ table: "public.user_emails", mode: "ShareLock" });
     expect(entry.notes).toEqual([]);
+  });
+});
+
+describe("--since VERSION", () => {
+  test("a version that is not in the set is a usage error naming the versions there are, before anything runs", async () => {
+    const error = await runCheck({ dir: folderWith({}), selection: { kind: "since", version: "999" }, url: serverUrl(), log: silentLogger }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(MigrateError);
+    expect((error as MigrateError).code).toBe("USAGE");
+    expect((error as MigrateError).message).toContain("--since 999: no migration");
+    expect((error as MigrateError).message).toContain("001, 011, 012, 013, 014, 015, 016");
   });
 });
 
