@@ -62,8 +62,9 @@ export async function applyUpTo(database: ScratchDatabase, migrations: readonly 
 /** The part of a failure message that says where and what; the runner's advice about `up` does not fit a check. */
 export function failureText(error: unknown): { line: number | null; text: string } {
   const message = error instanceof Error ? error.message : String(error);
-  const line = /\bline (\d+)/.exec(message)?.[1];
-  const core = /^(Migration \S+ failed.*?\(SQLSTATE \w+\))/.exec(message)?.[1] ?? message;
+  // Only the runner's own position: a "line 99" in the server's message (a RAISE's text) is not one.
+  const line = /^Migration \S+ failed (?:in the statement )?at line (\d+), column \d+/.exec(message)?.[1];
+  const core = /^(Migration \S+ failed[\s\S]*?\(SQLSTATE \w+\))/.exec(message)?.[1] ?? message;
   return { line: line === undefined ? null : Number(line), text: core };
 }
 

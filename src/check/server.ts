@@ -66,7 +66,7 @@ export async function openCheckServer(url: string | undefined, waitMs: number, l
   } catch (error) {
     await admin.end({ timeout: 1 });
     await stop();
-    throw error;
+    throw inCheckTerms(error);
   }
 
   let closing: Promise<void> | null = null;
@@ -125,4 +125,19 @@ function scratchDatabase(name: string, connection: ConnectionConfig, statementTi
       await closing?.end({ timeout: 1 });
     },
   };
+}
+
+/** Where the shared connection advice begins, and what to say instead: check reads only --url, never DATABASE_URL or DB_*. */
+const CHECK_ADVICE: readonly { readonly code: string; readonly cut: string; readonly advice: string }[] = [
+  { code: "DB_AUTH_FAILED", cut: ". Check DB_USER", advice: ". Check the user and password in --url (check reads neither DATABASE_URL nor DB_*), and that pg_hba.conf allows this client." },
+  { code: "DB_NOT_FOUND", cut: ". Create it", advice: ". Give --url a database that exists (postgres is always there); check creates its own databases beside it." },
+  { code: "DB_UNREACHABLE", cut: ". Check that the server", advice: ". Check that the server is running and reachable from here, that the host and port in --url are right, and raise --wait if it starts slowly." },
+];
+
+function inCheckTerms(error: unknown): unknown {
+  if (!(error instanceof MigrateError)) return error;
+  const advice = CHECK_ADVICE.find((entry) => entry.code === error.code && error.message.includes(entry.cut));
+  if (!advice) return error;
+  const message = `${error.message.slice(0, error.message.indexOf(advice.cut))}${advice.advice}`;
+  return new MigrateError(error.code, message, { details: error.details, cause: error.cause });
 }

@@ -200,6 +200,20 @@ describe("--since VERSION", () => {
   });
 });
 
+describe("a --url check cannot log in with", () => {
+  test("DB_AUTH_FAILED says to fix --url, not DB_USER or DATABASE_URL, which check never reads; the password nowhere", async () => {
+    const url = new URL(serverUrl());
+    url.password = "Not-The-Password-7";
+    const error = await runCheck({ dir: folderWith({}), selection: { kind: "last" }, url: url.toString(), waitMs: 0, log: silentLogger }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(MigrateError);
+    expect((error as MigrateError).code).toBe("DB_AUTH_FAILED");
+    expect((error as MigrateError).message).toContain("--url");
+    expect((error as MigrateError).message).not.toContain("DB_USER");
+    expect((error as MigrateError).message).not.toContain("in DATABASE_URL");
+    expect((error as MigrateError).message).not.toContain("Not-The-Password-7");
+  });
+});
+
 describe("check of new migrations, each measured on the schema before it", () => {
   let report: CheckReport;
   let dir: string;
