@@ -49,3 +49,16 @@ export async function heldLocks(db: Run, tables: readonly ExistingTable[]): Prom
   )) as unknown as { oid: string; mode: string }[];
   return new Set(rows.map((row) => `${Number(row.oid)}:${row.mode}`));
 }
+
+/** `schema.table.column` of every validated one-column `CHECK (column IS NOT NULL)`: what lets SET NOT NULL skip its scan. */
+export async function validatedNotNullChecks(db: Run): Promise<Set<string>> {
+  const rows = (await db.unsafe(`
+    select n.nspname || '.' || c.relname || '.' || a.attname as key
+    from pg_catalog.pg_constraint con
+      join pg_catalog.pg_class c on c.oid = con.conrelid
+      join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      join pg_catalog.pg_attribute a on a.attrelid = con.conrelid and a.attnum = con.conkey[1]
+    where con.contype = 'c' and con.convalidated and cardinality(con.conkey) = 1
+      and pg_catalog.pg_get_constraintdef(con.oid) = format('CHECK ((%s IS NOT NULL))', quote_ident(a.attname))`)) as unknown as { key: string }[];
+  return new Set(rows.map((row) => row.key));
+}

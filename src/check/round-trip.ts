@@ -16,11 +16,11 @@ import type { Sql } from "../db/connection.ts";
 import { readSchema } from "../db/schema/read.ts";
 import { silentLogger } from "../log.ts";
 import { migrateDown, migrateUp } from "../migrator.ts";
-import { existingTables } from "./catalog.ts";
+import { existingTables, validatedNotNullChecks } from "./catalog.ts";
 import { type Measurement, lineAltering, measureInAutocommit, measureMigration } from "./locks.ts";
 import type { CheckServer, ScratchDatabase } from "./server.ts";
 
-type TextContext = { readonly existingTables: ReadonlySet<string> };
+type TextContext = { readonly existingTables: ReadonlySet<string>; readonly validatedNotNull?: ReadonlySet<string> };
 
 /** The rules read from the text (src/core/check/text-rules.ts), handed in so the run does not depend on them. */
 export interface TextRules {
@@ -141,7 +141,10 @@ async function checkOne(
   }
   const tables = await existingTables(trip.open());
   const beforeDump = knownBefore ?? (await dumpText(trip.open()));
-  if (textRules) findings.push(...(await textRules.findings(migration, { existingTables: new Set(tables.map((table) => table.name)) })));
+  if (textRules) {
+    const context = { existingTables: new Set(tables.map((table) => table.name)), validatedNotNull: await validatedNotNullChecks(trip.open()) };
+    findings.push(...(await textRules.findings(migration, context)));
+  }
 
   const measurement = await measure(server, trip, migration, tables);
   observations = measurement.observations;

@@ -214,6 +214,19 @@ describe("a --url check cannot log in with", () => {
   });
 });
 
+describe("SET NOT NULL after a CHECK validated by an earlier migration", () => {
+  test("the database's validated CHECK (col IS NOT NULL) is the proof: no not-null-without-check; without it there is one", async () => {
+    const dir = folderWith({
+      "017_users_hash_check.sql": "-- migrate:up\nALTER TABLE users ADD CONSTRAINT users_hash_not_null CHECK (password_hash IS NOT NULL) NOT VALID;\n-- migrate:down\nALTER TABLE users DROP CONSTRAINT users_hash_not_null;\n",
+      "018_users_hash_validate.sql": "-- migrate:up\nALTER TABLE users VALIDATE CONSTRAINT users_hash_not_null;\n-- migrate:down\nSELECT 1;\n",
+      "019_users_not_null.sql": "-- migrate:up\nALTER TABLE users ALTER COLUMN password_hash SET NOT NULL;\nALTER TABLE users ALTER COLUMN oauth_provider SET NOT NULL;\n-- migrate:down\nALTER TABLE users ALTER COLUMN password_hash DROP NOT NULL;\nALTER TABLE users ALTER COLUMN oauth_provider DROP NOT NULL;\n",
+    });
+    const report = await runCheck({ dir, selection: { kind: "last" }, url: serverUrl(), log: silentLogger, textRules: { findings: textRuleFindings, tablesAfter } });
+    const entry = migration(report, "019_users_not_null.sql");
+    expect(entry.findings.filter((finding) => finding.rule === "not-null-without-check").map((finding) => finding.line)).toEqual([3]);
+  });
+});
+
 describe("check of new migrations, each measured on the schema before it", () => {
   let report: CheckReport;
   let dir: string;

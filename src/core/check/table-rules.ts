@@ -37,7 +37,8 @@ const quoteIdent = (name: string): string => (/^[a-z_][a-z0-9_$]*$/.test(name) ?
  * that check for its table.
  */
 export class AlterTableRules {
-  private readonly provenNotNull = new Set<string>();
+  /** `schema.table.column` a validated CHECK (column IS NOT NULL) covers: from the database before the migration, then this file's. */
+  private readonly provenNotNull: Set<string>;
   private readonly validatedTables = new Set<string>();
   /** Constraints this file added NOT VALID: key table/name, value the column of a NOT NULL check. */
   private readonly addedNotValid = new Map<string, string | null>();
@@ -46,7 +47,10 @@ export class AlterTableRules {
     private readonly migration: Migration,
     private readonly tables: TableState,
     private readonly report: Report,
-  ) {}
+    validatedNotNull: ReadonlySet<string> = new Set(),
+  ) {
+    this.provenNotNull = new Set(validatedNotNull);
+  }
 
   check(relation: RangeVar | undefined, cmd: AlterTableCmd, line: number): void {
     const table = tableKey(relation) ?? "";
