@@ -13,11 +13,13 @@ import type { Migration } from "../core/migration-set.ts";
 import { blankTransactionControl, scanSql } from "../core/sql-lexer.ts";
 import type { Queryable, Sql } from "../db/connection.ts";
 import { type ExistingTable, fileNodes, heldLocks, indexesOn } from "./catalog.ts";
-import { insertSampleRows } from "./sample-rows.ts";
+import { type EmptyTable, insertSampleRows } from "./sample-rows.ts";
 
 export interface Measurement {
   readonly observations: readonly StatementObservation[];
   readonly notes: readonly string[];
+  /** Existing tables the migration names that refused their sample row: what it does to their rows was not seen. */
+  readonly leftEmpty: readonly EmptyTable[];
   /** A statement the server refused with the sample rows in place: where, and the server's message. */
   readonly failure: { readonly line: number; readonly excerpt: string; readonly message: string } | null;
 }
@@ -43,6 +45,20 @@ function statementsOf(migration: Migration, sql: string): Statement[] {
   });
 }
 
+const CHANGES_A_TABLE: ReadonlySet<string> = new Set(["ALTER", "UPDATE", "DELETE", "TRUNCATE"]);
+
+/** The line of the first statement of the up part that alters or changes the rows of `table` (`public.users`), or null. */
+export function lineAltering(migration: Migration, table: string): number | null {
+  const bare = table.slice(table.indexOf(".") + 1).toLowerCase();
+  for (const statement of statementsOf(migration, migration.up)) {
+    if (!CHANGES_A_TABLE.has(statement.keywords[0] ?? "")) continue;
+    if (statement.keywords[0] === "ALTER" && statement.keywords[1] !== "TABLE") continue;
+    const words: readonly string[] = statement.text.toLowerCase().match(/[a-z_][a-z0-9_$]*/g) ?? [];
+    if (words.includes(bare)) return statement.line;
+  }
+  return null;
+}
+
 const ROLL_BACK = new Error("roll back the measured migration");
 
 /** `withRows: false` only finds the statement that fails, on the database as it is (for a failure the server gave no position). */
@@ -50,8 +66,8 @@ export async function measureMigration(sql: Sql, migration: Migration, tables: r
   let measurement: Measurement | null = null;
   await sql
     .begin(async (tx) => {
-      const notes = withRows ? await insertSampleRows(tx, tables, true, migration.up) : [];
-      measurement = { ...(await runMeasured(tx, migration, blankTransactionControl(migration.up).text, tables, true)), notes };
+      const leftEmpty = withRows ? await insertSampleRows(tx, tables, true, migration.up) : [];
+      measurement = { ...(await runMeasured(tx, migration, blankTransactionControl(migration.up).text, tables, true)), notes: leftEmpty.map(emptyNote), leftEmpty };
       throw ROLL_BACK;
     })
     .catch((error: unknown) => {
@@ -63,15 +79,18 @@ export async function measureMigration(sql: Sql, migration: Migration, tables: r
 
 /** transaction:false, on a scratch copy the caller drops afterwards: each statement commits on its own. */
 export async function measureInAutocommit(scratch: Sql, migration: Migration, tables: readonly ExistingTable[]): Promise<Measurement> {
-  const notes = await insertSampleRows(scratch, tables, false, migration.up);
+  const leftEmpty = await insertSampleRows(scratch, tables, false, migration.up);
   const measured = await runMeasured(scratch, migration, migration.up, tables, false);
   return {
     ...measured,
-    notes: [...notes, "transaction:false: each statement commits on its own, so its locks are gone before they can be read; rewrites and indexes were measured (on a scratch copy)"],
+    leftEmpty,
+    notes: [...leftEmpty.map(emptyNote), "transaction:false: each statement commits on its own, so its locks are gone before they can be read; rewrites and indexes were measured (on a scratch copy)"],
   };
 }
 
-async function runMeasured(db: Run, migration: Migration, sql: string, tables: readonly ExistingTable[], readLocks: boolean): Promise<Omit<Measurement, "notes">> {
+const emptyNote = (empty: EmptyTable): string => `${empty.table} was left empty (a generic row was refused: ${empty.reason}); what the migration does to its rows was not seen`;
+
+async function runMeasured(db: Run, migration: Migration, sql: string, tables: readonly ExistingTable[], readLocks: boolean): Promise<Omit<Measurement, "notes" | "leftEmpty">> {
   const names = new Map(tables.map((table) => [table.oid, table.name]));
   let locks = readLocks ? await heldLocks(db, tables) : new Set<string>();
   let nodes = await fileNodes(db, tables);

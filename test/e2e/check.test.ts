@@ -70,8 +70,8 @@ describe("st44-migrate check (the binary)", () => {
     const result = await runBinary(["check", "--url", serverUrl(), "--base", "HEAD", "--format", "json"], { cwd: root, timeoutMs: 120_000 });
     const document = JSON.parse(result.stdout);
     expect(document.migrations.map((entry: { file: string }) => entry.file)).toEqual(["011_create_households_table.sql", "017_add_users_score.sql"]);
-    // Only warnings (017's ACCESS EXCLUSIVE) and the stale snapshot's error: exit 4 for the error.
-    expect(document.findings.map((entry: { rule: string }) => entry.rule)).toEqual(["schema-snapshot"]);
+    // 011 is at HEAD, so taken as applied: its edit is an error; 017 gives only warnings (ACCESS EXCLUSIVE); the snapshot is stale.
+    expect(document.findings.map((entry: { rule: string }) => entry.rule).sort()).toEqual(["applied-migration-changed", "schema-snapshot"]);
     expect(result.code).toBe(4);
   });
 

@@ -5,12 +5,15 @@
  * a broken down part fails the round trip with file and line.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCheck } from "../../src/check/run.ts";
+import { tablesAfter, textRuleFindings } from "../../src/check/text-rules.ts";
 import { renderAnnotations, renderStepSummary } from "../../src/core/check/github.ts";
 import { type CheckReport, type MigrationCheck, allFindings, errorCount } from "../../src/core/check/report.ts";
+import { MigrateError } from "../../src/core/errors.ts";
 import { silentLogger } from "../../src/log.ts";
 import { client } from "../support/database.ts";
 
@@ -79,6 +82,148 @@ describe("what only rows or a committed snapshot show", () => {
     expect(report.snapshot).toBe("missing");
     expect(report.findings.map((finding) => finding.rule)).toEqual(["schema-snapshot"]);
     expect(report.findings[0]?.fix).toContain(`st44-migrate dump --url URL > ${join(dir, "schema.snapshot")}`);
+  });
+});
+
+describe("a table whose CHECK refuses the generic sample row", () => {
+  test("ADD COLUMN ... NOT NULL without a default on it is an error from the text, and the empty measurement a warning, not only a note", async () => {
+    const dir = folderWith({
+      "017_children_name_long.sql": "-- migrate:up\nALTER TABLE children ADD CONSTRAINT children_name_long CHECK (length(name) > 2);\n-- migrate:down\nALTER TABLE children DROP CONSTRAINT children_name_long;\n",
+      "018_add_children_nickname.sql": "-- migrate:up\nSELECT 1;\nALTER TABLE children ADD COLUMN nickname text NOT NULL;\n-- migrate:down\nALTER TABLE children DROP COLUMN nickname;\n",
+    });
+    rmSync(join(dir, "schema.snapshot"));
+    const report = await runCheck({ dir, selection: { kind: "last" }, url: serverUrl(), log: silentLogger, textRules: { findings: textRuleFindings, tablesAfter } });
+    const entry = migration(report, "018_add_children_nickname.sql");
+    expect(entry.findings.map((finding) => [finding.rule, finding.severity, finding.line])).toContainEqual(["not-null-without-default", "error", 3]);
+    expect(entry.findings.map((finding) => [finding.rule, finding.severity, finding.line])).toContainEqual(["sample-rows-refused", "warning", 3]);
+    expect(entry.findings.find((finding) => finding.rule === "sample-rows-refused")?.message).toContain("children_name_long");
+    expect(errorCount(report)).toBeGreaterThan(0);
+  });
+});
+
+describe("--base REF: the files at REF are taken as applied", () => {
+  test("an edited, a renamed and a deleted applied migration are errors naming the file and the fix; a line-ending change is not one", async () => {
+    const dir = folderWith({});
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: dir, stdio: "pipe", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.com", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.com" } });
+    git("init", "-q");
+    git("add", ".");
+    git("commit", "-qm", "seed");
+    const read = (name: string) => readFileSync(join(dir, name), "utf8");
+    writeFileSync(join(dir, "013_create_children_table.sql"), read("013_create_children_table.sql").replace("birth_year integer,", "birth_year integer,\n    nickname text,"));
+    renameSync(join(dir, "014_create_tasks_table.sql"), join(dir, "014_create_chores_table.sql"));
+    rmSync(join(dir, "016_create_task_completions_table.sql"));
+    writeFileSync(join(dir, "011_create_households_table.sql"), read("011_create_households_table.sql").replaceAll("\n", "\r\n"));
+    writeFileSync(join(dir, "017_add_users_score.sql"), "-- migrate:up\nALTER TABLE users ADD COLUMN score int NOT NULL DEFAULT 0;\n-- migrate:down\nALTER TABLE users DROP COLUMN score;\n");
+    const report = await runCheck({ dir, selection: { kind: "base", ref: "HEAD" }, url: serverUrl(), log: silentLogger });
+    expect(report.migrations.map((entry) => entry.fileName)).toEqual(["013_create_children_table.sql", "014_create_chores_table.sql", "017_add_users_score.sql"]);
+    const changed = report.findings.filter((finding) => finding.rule === "applied-migration-changed");
+    expect(changed.map((finding) => [finding.fileName, finding.severity])).toEqual([
+      ["013_create_children_table.sql", "error"],
+      ["014_create_tasks_table.sql", "error"],
+      ["016_create_task_completions_table.sql", "error"],
+    ]);
+    expect(changed[0]?.message).toContain("was edited");
+    expect(changed[1]?.message).toContain("was renamed to 014_create_chores_table.sql");
+    expect(changed[2]?.message).toContain("was deleted");
+    expect(changed[0]?.fix).toContain("new migration");
+    expect(changed[0]?.fix).toContain("repair --accept");
+    expect(errorCount(report)).toBeGreaterThan(0);
+  });
+});
+
+describe("--statement-timeout", () => {
+  test("a statement slower than it is stopped and reported at its line, in the new migration and from empty; nothing waits longer", async () => {
+    const slow = "-- migrate:up\nSELECT 1;\nSELECT pg_sleep(30);\n-- migrate:down\nSELECT 1;\n";
+    const started = performance.now();
+    const report = await runCheck({ dir: folderWith({ "017_slow.sql": slow }), selection: { kind: "last" }, url: serverUrl(), log: silentLogger, statementTimeoutMs: 500 });
+    expect(performance.now() - started).toBeLessThan(25_000);
+    expect(report.findings.map((finding) => [finding.rule, finding.fileName, finding.line])).toEqual([["statement-timeout", "017_slow.sql", 3]]);
+    expect(report.findings[0]?.fix).toContain("--statement-timeout");
+    expect(errorCount(report)).toBeGreaterThan(0);
+  });
+
+  test("a new migration's slow statement is measured first: one finding at its line, no apply after it", async () => {
+    const slow = "-- migrate:up\nSELECT 1;\nSELECT pg_sleep(2);\n-- migrate:down\nSELECT 1;\n";
+    // From empty runs it without rows too: only the measured run (after sample rows) is slower, so give it rows to scan.
+    const report = await runCheck({
+      dir: folderWith({ "017_slow.sql": slow.replace("SELECT pg_sleep(2);", "SELECT pg_sleep(CASE WHEN EXISTS (SELECT 1 FROM users) THEN 30 ELSE 0 END);") }),
+      selection: { kind: "last" },
+      url: serverUrl(),
+      log: silentLogger,
+      statementTimeoutMs: 1000,
+    });
+    const entry = migration(report, "017_slow.sql");
+    expect(entry.findings.map((finding) => [finding.rule, finding.line])).toEqual([["statement-timeout", 3]]);
+    expect(entry.roundTrip).toBe("not run");
+  });
+});
+
+describe("after a migration whose round trip fails", () => {
+  test("its down part's leftovers are reported though the re-apply then fails, and the migrations after it still get the rules from the text", async () => {
+    const dir = folderWith({
+      "017_create_rewards.sql": "-- migrate:up\nCREATE TABLE rewards (id int PRIMARY KEY);\n-- migrate:down\nSELECT 1;\n",
+      "018_index_users_name.sql": "-- migrate:up\nCREATE INDEX idx_users_created ON users(created_at);\nCREATE INDEX idx_rewards_id ON rewards(id);\n-- migrate:down\nDROP INDEX idx_users_created;\n",
+    });
+    const report = await runCheck({ dir, selection: { kind: "since", version: "016" }, url: serverUrl(), log: silentLogger, textRules: { findings: textRuleFindings, tablesAfter } });
+    const first = migration(report, "017_create_rewards.sql");
+    expect(first.roundTrip).toBe("failed");
+    expect(first.findings.map((finding) => finding.message).join("\n")).toContain("does not restore the schema before it");
+    expect(first.findings.map((finding) => finding.message).join("\n")).toContain("does not apply again");
+    const second = migration(report, "018_index_users_name.sql");
+    expect(second.roundTrip).toBe("not run");
+    // rewards is an existing table for 018 by the text of 017 before it.
+    expect(second.findings.map((finding) => [finding.rule, finding.line])).toEqual([["create-index-blocking", 2], ["create-index-blocking", 3]]);
+  });
+});
+
+describe("materialized views", () => {
+  test("an index built on an existing one is measured like a table's (its SHARE lock, without CONCURRENTLY); no sample row is tried in it", async () => {
+    const dir = folderWith({
+      "017_create_user_emails.sql": "-- migrate:up\nCREATE MATERIALIZED VIEW user_emails AS SELECT email FROM users;\n-- migrate:down\nDROP MATERIALIZED VIEW user_emails;\n",
+      "018_index_user_emails.sql": "-- migrate:up\nCREATE INDEX idx_user_emails ON user_emails(email);\n-- migrate:down\nDROP INDEX idx_user_emails;\n",
+    });
+    const report = await runCheck({ dir, selection: { kind: "last" }, url: serverUrl(), log: silentLogger });
+    const entry = migration(report, "018_index_user_emails.sql");
+    expect(entry.findings.map((finding) => [finding.rule, finding.line])).toEqual([["index-not-concurrent", 2]]);
+    expect(entry.observations[0]?.locks).toContainEqual({ table: "public.user_emails", mode: "ShareLock" });
+    expect(entry.notes).toEqual([]);
+  });
+});
+
+describe("--since VERSION", () => {
+  test("a version that is not in the set is a usage error naming the versions there are, before anything runs", async () => {
+    const error = await runCheck({ dir: folderWith({}), selection: { kind: "since", version: "999" }, url: serverUrl(), log: silentLogger }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(MigrateError);
+    expect((error as MigrateError).code).toBe("USAGE");
+    expect((error as MigrateError).message).toContain("--since 999: no migration");
+    expect((error as MigrateError).message).toContain("001, 011, 012, 013, 014, 015, 016");
+  });
+});
+
+describe("a --url check cannot log in with", () => {
+  test("DB_AUTH_FAILED says to fix --url, not DB_USER or DATABASE_URL, which check never reads; the password nowhere", async () => {
+    const url = new URL(serverUrl());
+    url.password = "Not-The-Password-7";
+    const error = await runCheck({ dir: folderWith({}), selection: { kind: "last" }, url: url.toString(), waitMs: 0, log: silentLogger }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(MigrateError);
+    expect((error as MigrateError).code).toBe("DB_AUTH_FAILED");
+    expect((error as MigrateError).message).toContain("--url");
+    expect((error as MigrateError).message).not.toContain("DB_USER");
+    expect((error as MigrateError).message).not.toContain("in DATABASE_URL");
+    expect((error as MigrateError).message).not.toContain("Not-The-Password-7");
+  });
+});
+
+describe("SET NOT NULL after a CHECK validated by an earlier migration", () => {
+  test("the database's validated CHECK (col IS NOT NULL) is the proof: no not-null-without-check; without it there is one", async () => {
+    const dir = folderWith({
+      "017_users_hash_check.sql": "-- migrate:up\nALTER TABLE users ADD CONSTRAINT users_hash_not_null CHECK (password_hash IS NOT NULL) NOT VALID;\n-- migrate:down\nALTER TABLE users DROP CONSTRAINT users_hash_not_null;\n",
+      "018_users_hash_validate.sql": "-- migrate:up\nALTER TABLE users VALIDATE CONSTRAINT users_hash_not_null;\n-- migrate:down\nSELECT 1;\n",
+      "019_users_not_null.sql": "-- migrate:up\nALTER TABLE users ALTER COLUMN password_hash SET NOT NULL;\nALTER TABLE users ALTER COLUMN oauth_provider SET NOT NULL;\n-- migrate:down\nALTER TABLE users ALTER COLUMN password_hash DROP NOT NULL;\nALTER TABLE users ALTER COLUMN oauth_provider DROP NOT NULL;\n",
+    });
+    const report = await runCheck({ dir, selection: { kind: "last" }, url: serverUrl(), log: silentLogger, textRules: { findings: textRuleFindings, tablesAfter } });
+    const entry = migration(report, "019_users_not_null.sql");
+    expect(entry.findings.filter((finding) => finding.rule === "not-null-without-check").map((finding) => finding.line)).toEqual([3]);
   });
 });
 

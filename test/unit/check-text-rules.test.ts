@@ -64,6 +64,23 @@ describe("NOT NULL on an existing column", () => {
   });
 });
 
+describe("ADD COLUMN ... NOT NULL without a default on an existing table", () => {
+  test("is an error at its line: the existing rows would get NULL", async () => {
+    const finding = await only("ALTER TABLE users ADD COLUMN nickname text NOT NULL;");
+    expect(finding).toMatchObject({ rule: "not-null-without-default", severity: "error", line: 2 });
+    expect(finding.message).toContain("users.nickname");
+    expect(finding.fix).toContain("DEFAULT");
+  });
+
+  test("safe: with a default, nullable, an identity or generated column, or on a table created in the same migration", async () => {
+    expect(await found("ALTER TABLE users ADD COLUMN score int NOT NULL DEFAULT 0;")).toEqual([]);
+    expect(await found("ALTER TABLE users ADD COLUMN nickname text;")).toEqual([]);
+    expect(await found("ALTER TABLE users ADD COLUMN n int NOT NULL GENERATED ALWAYS AS IDENTITY;")).toEqual(["volatile-default@2"]);
+    expect(await found("ALTER TABLE users ADD COLUMN twice int NOT NULL GENERATED ALWAYS AS (1 + 1) STORED;")).toEqual(["volatile-default@2"]);
+    expect(await found("CREATE TABLE pets (id int);\nALTER TABLE pets ADD COLUMN name text NOT NULL;")).toEqual([]);
+  });
+});
+
 describe("foreign keys and checks without NOT VALID", () => {
   test("a foreign key and a CHECK added to an existing table are errors, the fix is NOT VALID and a later VALIDATE", async () => {
     const fk = await only("ALTER TABLE users ADD CONSTRAINT users_household_fk FOREIGN KEY (household_id) REFERENCES households (id);");

@@ -5,9 +5,10 @@ import { durationSetting, resolveLogFormat, stringSetting } from "../../config.t
 import { renderAnnotations, renderStepSummary } from "../../core/check/github.ts";
 import { errorCount, renderCheckJson, renderCheckText } from "../../core/check/report.ts";
 import { ExitCode, MigrateError } from "../../core/errors.ts";
+import { exitCodeForSignal } from "../../core/interrupt.ts";
 import { loadSqlParser } from "../../check/parser.ts";
-import { type Selection, type TextRules, runCheck } from "../../check/run.ts";
-import { textRuleFindings } from "../../check/text-rules.ts";
+import { DEFAULT_STATEMENT_TIMEOUT_MS, type Selection, type TextRules, runCheck } from "../../check/run.ts";
+import { tablesAfter, textRuleFindings } from "../../check/text-rules.ts";
 import { createLogger } from "../../log.ts";
 import { stderrIsTerminal, writeStdout } from "../../output.ts";
 import { logFormatArg, waitArg } from "../args.ts";
@@ -22,6 +23,11 @@ export default defineCommand({
     format: { type: "string", valueHint: "text|github|json", description: "text for a terminal; github: workflow annotations (and $GITHUB_STEP_SUMMARY); json (default: text)" },
     url: { type: "string", valueHint: "URL", description: "A server check may create (and drop) its own databases on, e.g. an empty CI service; never DATABASE_URL (default: a throwaway embedded PostgreSQL, development checkouts only)" },
     dir: { type: "string", valueHint: "PATH", description: "The migrations folder, with schema.snapshot and check.json (default: MIGRATIONS_DIR, else migrations)" },
+    "statement-timeout": {
+      type: "string",
+      valueHint: "SECONDS",
+      description: "PostgreSQL statement_timeout of every statement check runs, 0 for none: a slower one is an error finding (default: MIGRATE_STATEMENT_TIMEOUT or 300)",
+    },
     ...waitArg,
     ...logFormatArg,
   },
@@ -35,7 +41,9 @@ export default defineCommand({
     const selection: Selection = base !== undefined ? { kind: "base", ref: base } : since !== undefined ? { kind: "since", version: since } : { kind: "last" };
     const dir = stringSetting(args, "dir", process.env, "MIGRATIONS_DIR") ?? "migrations";
     const waitMs = durationSetting(args, "wait", process.env, "MIGRATE_WAIT", 60_000);
-    const report = await runCheck({ dir, selection, url: typeof args.url === "string" ? args.url : undefined, waitMs, log, textRules: await textRulesOrNone(log) });
+    const statementTimeoutMs = durationSetting(args, "statement-timeout", process.env, "MIGRATE_STATEMENT_TIMEOUT", DEFAULT_STATEMENT_TIMEOUT_MS);
+    const url = typeof args.url === "string" ? args.url : undefined;
+    const report = await runCheck({ dir, selection, url, waitMs, statementTimeoutMs, log, textRules: await textRulesOrNone(log), signal: stopSignal() });
     if (format === "json") writeStdout(renderCheckJson(report));
     else if (format === "text") writeStdout(renderCheckText(report));
     else {
@@ -56,10 +64,26 @@ export default defineCommand({
 async function textRulesOrNone(log: ReturnType<typeof createLogger>): Promise<TextRules | undefined> {
   try {
     await loadSqlParser();
-    return textRuleFindings;
+    return { findings: textRuleFindings, tablesAfter };
   } catch (error) {
     if (!(error instanceof MigrateError) || error.code !== "CHECK_PARSER_UNAVAILABLE") throw error;
     log.warn(`the rules from the text are skipped: ${error.message}`);
     return undefined;
   }
+}
+
+/**
+ * SIGINT or SIGTERM aborts the run (reason: the signal's name), which ends
+ * its statements and removes its databases and throwaway server before it
+ * exits with INTERRUPTED (130 or 143). A second signal exits at once.
+ */
+function stopSignal(): AbortSignal {
+  const controller = new AbortController();
+  for (const name of ["SIGINT", "SIGTERM"] as const) {
+    process.on(name, () => {
+      if (controller.signal.aborted) process.exit(exitCodeForSignal(name));
+      controller.abort(name);
+    });
+  }
+  return controller.signal;
 }

@@ -37,7 +37,8 @@ const quoteIdent = (name: string): string => (/^[a-z_][a-z0-9_$]*$/.test(name) ?
  * that check for its table.
  */
 export class AlterTableRules {
-  private readonly provenNotNull = new Set<string>();
+  /** `schema.table.column` a validated CHECK (column IS NOT NULL) covers: from the database before the migration, then this file's. */
+  private readonly provenNotNull: Set<string>;
   private readonly validatedTables = new Set<string>();
   /** Constraints this file added NOT VALID: key table/name, value the column of a NOT NULL check. */
   private readonly addedNotValid = new Map<string, string | null>();
@@ -46,7 +47,10 @@ export class AlterTableRules {
     private readonly migration: Migration,
     private readonly tables: TableState,
     private readonly report: Report,
-  ) {}
+    validatedNotNull: ReadonlySet<string> = new Set(),
+  ) {
+    this.provenNotNull = new Set(validatedNotNull);
+  }
 
   check(relation: RangeVar | undefined, cmd: AlterTableCmd, line: number): void {
     const table = tableKey(relation) ?? "";
@@ -160,6 +164,7 @@ export class AlterTableRules {
         `Add the column without the default (or with a constant one), set the default with ALTER COLUMN ... SET DEFAULT (only new rows use it), and backfill existing rows in batches.`,
       );
     if (SERIAL_TYPES.has(typeNames.at(-1) ?? "")) rewrite(`type ${typeNames.at(-1)}, whose default is nextval()`);
+    this.notNullWithoutDefault(relation, name, typeNames, constraints, line);
     for (const constraint of constraints) {
       if (constraint.contype === "CONSTR_DEFAULT") {
         const { volatility, culprit } = volatilityOf(constraint.raw_expr);
@@ -177,6 +182,20 @@ export class AlterTableRules {
         );
       }
     }
+  }
+
+  /** Existing rows get NULL in a new column without a value to give them: a NOT NULL one fails the migration on every table that has a row. */
+  private notNullWithoutDefault(relation: RangeVar | undefined, name: string, typeNames: readonly string[], constraints: readonly Constraint[], line: number): void {
+    const kinds = new Set(constraints.map((constraint) => constraint.contype));
+    const valued = kinds.has("CONSTR_DEFAULT") || kinds.has("CONSTR_IDENTITY") || kinds.has("CONSTR_GENERATED") || SERIAL_TYPES.has(typeNames.at(-1) ?? "");
+    if (valued || !(kinds.has("CONSTR_NOTNULL") || kinds.has("CONSTR_PRIMARY"))) return;
+    this.report(
+      "not-null-without-default",
+      "error",
+      line,
+      `${name} is added NOT NULL without a DEFAULT: its existing rows would get NULL, so the migration fails on ${displayName(relation)} as soon as the table has a row (it applies only to an empty table).`,
+      `Give it a constant default (ADD COLUMN ... NOT NULL DEFAULT value, stored once in the catalog on PostgreSQL 11+), or add it nullable, backfill it in batches, then add a CHECK (col IS NOT NULL) NOT VALID, VALIDATE it in a later migration and SET NOT NULL.`,
+    );
   }
 }
 

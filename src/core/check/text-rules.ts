@@ -15,6 +15,12 @@ import { isTransactionBoundary, needsTransaction, refusesTransaction } from "./t
 export interface TextRuleContext {
   /** Schema-qualified names (`public.users`) of the tables that exist before this migration. */
   readonly existingTables: ReadonlySet<string>;
+  /**
+   * `public.users.email` for each validated `CHECK (email IS NOT NULL)` the
+   * database holds before this migration: the proof SET NOT NULL needs, made
+   * by an earlier migration that this file's text does not show.
+   */
+  readonly validatedNotNull?: ReadonlySet<string>;
 }
 
 /** The findings of one migration, given the parser's outcome for its up part. */
@@ -40,7 +46,7 @@ function analyse(migration: Migration, parsed: ParseOutcome, context: TextRuleCo
   }
   const statements = locateStatements(migration.text, migration.up, migration.upOffset, parsed.tree);
   const tables = new TableState(context.existingTables);
-  const alterTable = new AlterTableRules(migration, tables, report);
+  const alterTable = new AlterTableRules(migration, tables, report, context.validatedNotNull);
   for (const statement of statements) tableRuleFindings(statement, tables, alterTable, report);
   transactionFindings(migration, statements, report);
   return { findings: findings.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)), tablesAfter: tables.after() };
