@@ -13,7 +13,7 @@ import { type Migration, buildMigrationSet } from "../src/core/migration-set.ts"
 import { MigrateError, isMigrateError } from "../src/core/errors.ts";
 import { scanTableFacts, tablesCreatedBy } from "../src/core/expected-tables.ts";
 import { directorySource } from "../src/source/directory.ts";
-import { readExpectedSnapshot } from "../src/core/schema/compare.ts";
+import { readExpectedSnapshot } from "../src/core/schema/snapshot-text.ts";
 import { embeddedDataOf } from "../src/source/embedded-set.ts";
 
 const root = join(import.meta.dir, "..");

@@ -1,5 +1,5 @@
 import { type Migration, buildMigrationSet } from "../core/migration-set.ts";
-import { readExpectedSnapshot } from "../core/schema/compare.ts";
+import { readExpectedSnapshot } from "../core/schema/snapshot-text.ts";
 import { embeddedMigrations } from "../source/embedded-migrations.gen.ts";
 import { type ExpectedSchema, embeddedExpectedSchema } from "../source/expected-schema.ts";
 

@@ -1,4 +1,5 @@
-import { compareSnapshots, snapshotEntries } from "../core/schema/compare.ts";
+import { compareSnapshots } from "../core/schema/compare.ts";
+import { snapshotEntries } from "../core/schema/snapshot-text.ts";
 import type { QueryRows } from "../db/query-rows.ts";
 import { readSchema } from "../db/schema/read.ts";
 import type { ExpectedSchema } from "../source/expected-schema.ts";

@@ -1,4 +1,5 @@
-import { compareSnapshots, snapshotEntries } from "../core/schema/compare.ts";
+import { compareSnapshots } from "../core/schema/compare.ts";
+import { snapshotEntries } from "../core/schema/snapshot-text.ts";
 import { type SchemaVerdict, judgedVerdict, reasonNotJudged, unjudgedVerdict } from "../core/schema/verdict.ts";
 import type { Plan } from "../core/plan.ts";
 import type { Sql } from "../db/connection.ts";

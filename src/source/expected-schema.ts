@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MigrateError } from "../core/errors.ts";
-import { type ParsedSnapshot, readExpectedSnapshot } from "../core/schema/compare.ts";
+import { type ParsedSnapshot, readExpectedSnapshot } from "../core/schema/snapshot-text.ts";
 import { embeddedMigrations } from "./embedded-migrations.gen.ts";
 import { embeddedSchemaSnapshot } from "./embedded-schema.gen.ts";
 import { embeddedSource } from "./embedded.ts";

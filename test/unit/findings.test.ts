@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { checksumMismatchError, healthReasons, missingTableFindings, planFindings, refusalToApply, schemaDriftFindings } from "../../src/core/findings.ts";
-import { compareSnapshots, parseSnapshotText } from "../../src/core/schema/compare.ts";
+import { compareSnapshots } from "../../src/core/schema/compare.ts";
+import { parseSnapshotText } from "../../src/core/schema/snapshot-text.ts";
 import { SNAPSHOT_TEXT_HEADER } from "../../src/core/schema/render.ts";
 import { buildMigrationSet } from "../../src/core/migration-set.ts";
 import { type AppliedRow, planMigrations } from "../../src/core/plan.ts";

@@ -2,7 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { compareSnapshots, isReadableFormat, noDrift, parseSnapshotText, readExpectedSnapshot, snapshotEntries, topLevelParts } from "../../src/core/schema/compare.ts";
+import { compareSnapshots, noDrift } from "../../src/core/schema/compare.ts";
+import { isReadableFormat, parseSnapshotText, readExpectedSnapshot, snapshotEntries, topLevelParts } from "../../src/core/schema/snapshot-text.ts";
 import { MigrateError } from "../../src/core/errors.ts";
 import { buildSnapshot } from "../../src/core/schema/model.ts";
 import { SNAPSHOT_TEXT_HEADER, snapshotTrailer } from "../../src/core/schema/render.ts";
