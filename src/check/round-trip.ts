@@ -141,15 +141,17 @@ async function checkOne(
   }
   const tables = await existingTables(trip.open());
   const beforeDump = knownBefore ?? (await dumpText(trip.open()));
+  const fromText: CheckFinding[] = [];
   if (textRules) {
     const context = { existingTables: new Set(tables.map((table) => table.name)), validatedNotNull: await validatedNotNullChecks(trip.open()) };
-    findings.push(...(await textRules.findings(migration, context)));
+    fromText.push(...(await textRules.findings(migration, context)));
   }
 
   const measurement = await measure(server, trip, migration, tables);
   observations = measurement.observations;
   notes.push(...measurement.notes);
-  findings.push(...measuredFindings(migration.fileName, measurement.observations));
+  const measured = measuredFindings(migration.fileName, measurement.observations);
+  findings.push(...withoutMeasuredTwice(fromText, measured), ...measured);
   findings.push(...refusedSampleRows(migration, measurement));
   if (measurement.failure !== null && isStatementTimeout(measurement.failure.message)) {
     // Applying it would only wait as long again for the same statement.
@@ -245,4 +247,12 @@ async function measure(server: CheckServer, trip: ScratchDatabase, migration: Mi
   } finally {
     await scratch.close();
   }
+}
+
+/** A text rule and the measurement that saw the same thing happen (on the same line): the measurement says it, once. */
+const MEASURED_AS: Readonly<Record<string, string>> = { "create-index-blocking": "index-not-concurrent", "alter-column-type": "table-rewrite" };
+
+export function withoutMeasuredTwice(fromText: readonly CheckFinding[], measured: readonly CheckFinding[]): CheckFinding[] {
+  const seen = new Set(measured.map((finding) => `${finding.rule} ${finding.line}`));
+  return fromText.filter((finding) => !seen.has(`${MEASURED_AS[finding.rule] ?? ""} ${finding.line}`));
 }

@@ -102,3 +102,13 @@ describe("schema differences", () => {
     expect(schemaDifferences("table a\n", "table a\n")).toEqual([]);
   });
 });
+
+describe("a text rule the run measured too is reported once", () => {
+  const finding = (rule: string, line: number | null) => ({ rule, severity: "error" as const, fileName: "017_x.sql", line, message: rule, fix: "" });
+  test("create-index-blocking goes when index-not-concurrent was measured on its line; on another line it stays", async () => {
+    const { withoutMeasuredTwice } = await import("../../src/check/round-trip.ts");
+    const measured = [finding("index-not-concurrent", 4), finding("table-rewrite", 7)];
+    const fromText = [finding("create-index-blocking", 4), finding("create-index-blocking", 5), finding("alter-column-type", 7), finding("alter-column-type", 8), finding("update-without-where", 4)];
+    expect(withoutMeasuredTwice(fromText, measured).map((kept) => `${kept.rule}:${kept.line}`)).toEqual(["create-index-blocking:5", "alter-column-type:8", "update-without-where:4"]);
+  });
+});
