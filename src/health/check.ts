@@ -7,7 +7,8 @@ import { readTracking } from "../db/tracking.ts";
 import { appliedRows } from "../operations/read-plan.ts";
 import { stateOfFailure } from "./database-state.ts";
 import { reasonNotJudged } from "../core/schema/verdict.ts";
-import { type ExpectedSchemaChoice, expectedSchemaOf } from "./expected.ts";
+import type { ExpectedSchemaLookup } from "../source/expected-schema.ts";
+import { expectedSchemaOf } from "./expected.ts";
 import { type DatabaseState, type HealthReport, type SchemaSection, buildOfThisProcess, schemaNotJudged, unreadMigrations } from "./report.ts";
 import { readSchemaSection, schemaReasons } from "./schema-section.ts";
 import { type HealthOptions, type HealthSession, healthSessionOpener } from "./source.ts";
@@ -27,7 +28,7 @@ export async function checkDatabaseHealth(options: HealthOptions): Promise<Healt
 }
 
 /** The check with the expected schema chosen by the caller (the CLI's `--dir` reads DIR/schema.snapshot). */
-export async function checkDatabaseHealthAgainst(options: HealthOptions, expectedSchema: ExpectedSchemaChoice): Promise<HealthReport> {
+export async function checkDatabaseHealthAgainst(options: HealthOptions, expectedSchema: ExpectedSchemaLookup): Promise<HealthReport> {
   const open = healthSessionOpener(options);
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? 2000;
@@ -110,7 +111,7 @@ export async function checkDatabaseHealthAgainst(options: HealthOptions, expecte
 }
 
 /** Drift is judged only against a schema the migrations are meant to have left: all applied, none from a newer release. */
-async function judgeSchema(plan: Plan, choice: ExpectedSchemaChoice, session: HealthSession | undefined, leftMs: number, abandon: () => void): Promise<SchemaSection> {
+async function judgeSchema(plan: Plan, choice: ExpectedSchemaLookup, session: HealthSession | undefined, leftMs: number, abandon: () => void): Promise<SchemaSection> {
   // The same rule, and the same words, as verify and status.
   const notJudged = reasonNotJudged(plan);
   if (notJudged !== null) return schemaNotJudged(notJudged);

@@ -1,22 +1,19 @@
 import { type Migration, buildMigrationSet } from "../core/migration-set.ts";
 import { readExpectedSnapshot } from "../core/schema/snapshot-text.ts";
 import { embeddedMigrations } from "../source/embedded-migrations.gen.ts";
-import { type ExpectedSchema, embeddedExpectedSchema } from "../source/expected-schema.ts";
+import { type ExpectedSchema, type ExpectedSchemaLookup, embeddedExpectedSchema } from "../source/expected-schema.ts";
 
-/** The schema a check compares the live one with, or why there is none (the schema section's reason). */
-export type ExpectedSchemaChoice = { readonly expected: ExpectedSchema } | { readonly expected: null; readonly reason: string };
-
-let embedded: { readonly choice: ExpectedSchemaChoice; readonly fingerprint: string } | undefined;
+let embedded: { readonly choice: ExpectedSchemaLookup; readonly fingerprint: string } | undefined;
 let lastGiven: { readonly text: string; readonly expected: ExpectedSchema } | undefined;
 
 /** Which files, with which contents: two sets with one fingerprint are the same migrations. */
 const fingerprintOf = (migrations: readonly Migration[]): string => migrations.map((migration) => `${migration.fileName} ${migration.checksum}`).join("\n");
 
-function embeddedChoice(): { readonly choice: ExpectedSchemaChoice; readonly fingerprint: string } {
+function embeddedChoice(): { readonly choice: ExpectedSchemaLookup; readonly fingerprint: string } {
   if (embedded === undefined) {
     const schema = embeddedExpectedSchema();
     embedded = {
-      choice: schema === null ? { expected: null, reason: "this build embeds no schema snapshot (migrations/schema.snapshot): pass the schema option" } : { expected: schema },
+      choice: schema === null ? { expected: null, reason: "this build embeds no schema snapshot (migrations/schema.snapshot): pass the schema option" } : { expected: schema, reason: null },
       fingerprint: fingerprintOf(buildMigrationSet(embeddedMigrations)),
     };
   }
@@ -30,14 +27,14 @@ function embeddedChoice(): { readonly choice: ExpectedSchemaChoice; readonly fin
  * ST44_EMBEDDED_UNTIL trimmed), or none. A text that is no snapshot is the
  * caller's mistake: SNAPSHOT_INVALID, thrown.
  */
-export function expectedSchemaOf(options: { readonly migrations: readonly Migration[]; readonly schema?: string | null }): ExpectedSchemaChoice {
+export function expectedSchemaOf(options: { readonly migrations: readonly Migration[]; readonly schema?: string | null }): ExpectedSchemaLookup {
   if (options.schema === null) return { expected: null, reason: "the schema comparison is off (schema: null)" };
   if (typeof options.schema === "string") {
     if (lastGiven?.text !== options.schema) {
       const origin = "the schema option";
       lastGiven = { text: options.schema, expected: { origin, snapshot: readExpectedSnapshot(options.schema, origin) } };
     }
-    return { expected: lastGiven.expected };
+    return { expected: lastGiven.expected, reason: null };
   }
   const { choice, fingerprint } = embeddedChoice();
   if (fingerprintOf(options.migrations) !== fingerprint) {

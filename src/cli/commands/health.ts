@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
 import { MAX_TIMEOUT_MS, durationSetting, stringSetting } from "../../config.ts";
 import { checkDatabaseHealthAgainst } from "../../health/check.ts";
-import { type ExpectedSchemaChoice, expectedSchemaOf } from "../../health/expected.ts";
-import { directoryExpectedSchema } from "../../source/expected-schema.ts";
+import { expectedSchemaOf } from "../../health/expected.ts";
+import { type ExpectedSchemaLookup, directoryExpectedSchema } from "../../source/expected-schema.ts";
 import { dirArg, logFormatArg, urlArg } from "../args.ts";
 import { createContext, loadMigrations, openDatabase } from "../context.ts";
 import { writeStdout } from "../../output.ts";
@@ -42,7 +42,7 @@ export default defineCommand({
 });
 
 /** With --dir, the folder's own snapshot describes its migrations (the embedded one describes the build's). */
-async function folderSchema(dir: string): Promise<ExpectedSchemaChoice> {
+async function folderSchema(dir: string): Promise<ExpectedSchemaLookup> {
   const expected = await directoryExpectedSchema(dir);
-  return expected === null ? { expected: null, reason: `${dir} has no schema.snapshot: write one with st44-migrate dump against a database its migrations alone built` } : { expected };
+  return expected === null ? { expected: null, reason: `${dir} has no schema.snapshot: write one with st44-migrate dump against a database its migrations alone built` } : { expected, reason: null };
 }
