@@ -3,6 +3,7 @@
  * the library call. This module only gathers them.
  */
 export type { AppliedMigration, MigratorOptions, ReadState, StartedRead } from "./operations/options.ts";
+export type { TrackingReadDepth } from "./db/tracking.ts";
 export { assertCanApply, assertConsistent, assertSchemaPresent, readPlan, startReadingTracking, waitAndReadPlan } from "./operations/read-plan.ts";
 export { type UpResult, migrateUp } from "./operations/up.ts";
 export { type DownResult, migrateDown } from "./operations/down.ts";

@@ -13,7 +13,7 @@ import { MigrateError } from "../core/errors.ts";
 import { type Migration, buildMigrationSet } from "../core/migration-set.ts";
 import { type Sql, createClient } from "../db/connection.ts";
 import { type Logger, createLogger } from "../log.ts";
-import { type MigratorOptions, startReadingTracking } from "../migrator.ts";
+import { type MigratorOptions, type TrackingReadDepth, startReadingTracking } from "../migrator.ts";
 import { stderrIsTerminal } from "../output.ts";
 import { directorySource } from "../source/directory.ts";
 import { embeddedSource } from "../source/embedded.ts";
@@ -106,11 +106,11 @@ export function openDatabase(context: CommandContext, flags: Flags, clientOverri
 export async function withMigrator<T>(
   flags: Flags,
   work: (context: CommandContext, options: MigratorOptions) => Promise<T>,
-  open: OpenOptions & { readonly beforeExec?: boolean } = {},
+  open: OpenOptions & { readonly beforeExec?: boolean; readonly trackingRead?: TrackingReadDepth } = {},
   context: CommandContext = createContext(flags),
 ): Promise<T> {
   const db = openDatabase(context, flags, open);
-  const startedRead = startReadingTracking(db.migrator);
+  const startedRead = startReadingTracking(db.migrator, open.trackingRead);
   let execsNext = false;
   try {
     const migrations = await loadMigrations(context);

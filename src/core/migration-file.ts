@@ -46,12 +46,17 @@ const MARKER = /^--\s*migrate:(up|down)(?:\s+(.*))?$/;
  * MARKER is refused: a misspelt down marker used to join the down SQL to up.
  */
 const MARKER_LOOKALIKE = /^\s*--\s*migrate\s*:|^\s*--\s*migrate[\s_-]*(?:up|down)\s*$/i;
+/** The start of every line MARKER or MARKER_LOOKALIKE can match ([^\S\n] is \s within one line). */
+const MAY_BE_MARKER = /^[^\S\n]*--[^\S\n]*migrate/gim;
 const BLANK_OR_COMMENT = /^\s*(?:--.*)?$/;
 const FORMER_IDENTITY = new RegExp(`^(\\d+)_(${MIGRATION_NAME_PATTERN})$`);
 /** A check rule's id, as CheckFinding.rule spells it: kebab-case. */
 const RULE_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 
-const DEFAULT_OPTIONS: MigrationOptions = { transaction: true, formerly: [] };
+// Shared and frozen: most markers carry no options, and every start parses every file.
+const DEFAULT_OPTIONS: MigrationOptions = Object.freeze({ transaction: true, formerly: Object.freeze([]) });
+const IN_TRANSACTION: PartOptions = Object.freeze({ transaction: true });
+const OUTSIDE_TRANSACTION: PartOptions = Object.freeze({ transaction: false });
 const OPTIONS_HELP =
   'The options are transaction:false (run the statements one by one outside a transaction) on either marker, formerly:VERSION_NAME (the identity a renumbered file had, e.g. formerly:040_add_user_name_fields) and allow:RULE[,RULE] (a st44-migrate check rule broken on purpose, e.g. allow:table-rewrite) on "-- migrate:up" only';
 
@@ -76,10 +81,23 @@ interface MarkerLine {
 export function parseMigrationText(fileName: string, text: string): ParsedMigrationText {
   const markers: Partial<Record<Part, MarkerLine>> = {};
 
-  let lineStart = 0;
-  for (let lineNumber = 1; lineStart <= text.length; lineNumber++) {
-    const newline = text.indexOf("\n", lineStart);
+  // Only a line that starts with optional spaces, "--", optional spaces and "migrate" can be a marker or look like
+  // one (MARKER and MARKER_LOOKALIKE both begin so): one search over the text finds them, where taking every
+  // line apart cost a slice and a regular expression per line on every start.
+  let lineNumber = 1;
+  let countedUpTo = 0;
+  let previousLineStart = -1;
+  MAY_BE_MARKER.lastIndex = 0;
+  for (let found = MAY_BE_MARKER.exec(text); found !== null; found = MAY_BE_MARKER.exec(text)) {
+    // With the m flag ^ also matches after U+2028/U+2029; only "\n" ends a line here.
+    const lineStart = text.lastIndexOf("\n", found.index - 1) + 1;
+    const newline = text.indexOf("\n", found.index);
     const lineEnd = newline === -1 ? text.length : newline;
+    MAY_BE_MARKER.lastIndex = lineEnd;
+    if (lineStart === previousLineStart) continue;
+    previousLineStart = lineStart;
+    for (let index = text.indexOf("\n", countedUpTo); index !== -1 && index < lineStart; index = text.indexOf("\n", index + 1)) lineNumber++;
+    countedUpTo = lineStart;
     const line = text.slice(lineStart, lineEnd).trimEnd();
     const match = MARKER.exec(line);
     if (match) {
@@ -95,8 +113,6 @@ export function parseMigrationText(fileName: string, text: string): ParsedMigrat
     } else if (MARKER_LOOKALIKE.test(line)) {
       throw malformedMarker(fileName, lineNumber, line);
     }
-    if (newline === -1) break;
-    lineStart = newline + 1;
   }
 
   const { up, down } = markers;
@@ -107,9 +123,9 @@ export function parseMigrationText(fileName: string, text: string): ParsedMigrat
     );
   }
   if (!up) {
-    return { up: text, upOffset: 0, down: null, options: DEFAULT_OPTIONS, downOptions: { transaction: true } };
+    return { up: text, upOffset: 0, down: null, options: DEFAULT_OPTIONS, downOptions: IN_TRANSACTION };
   }
-  assertNothingAboveUp(fileName, text.slice(0, up.start));
+  if (up.start > 0) assertNothingAboveUp(fileName, text.slice(0, up.start));
   const upOffset = Math.min(up.end + 1, text.length);
   const upEnd = down ? down.start : text.length;
   return {
@@ -117,7 +133,7 @@ export function parseMigrationText(fileName: string, text: string): ParsedMigrat
     upOffset,
     down: down ? text.slice(Math.min(down.end + 1, text.length)) : null,
     options: parseOptions(fileName, "up", up),
-    downOptions: down ? { transaction: parseOptions(fileName, "down", down).transaction } : { transaction: true },
+    downOptions: down && !parseOptions(fileName, "down", down).transaction ? OUTSIDE_TRANSACTION : IN_TRANSACTION,
   };
 }
 
@@ -133,6 +149,7 @@ function assertNothingAboveUp(fileName: string, head: string): void {
 }
 
 function parseOptions(fileName: string, part: Part, marker: MarkerLine): MigrationOptions {
+  if (marker.optionsText === "") return DEFAULT_OPTIONS;
   let transaction = true;
   const formerly: FormerIdentity[] = [];
   const allow: string[] = [];

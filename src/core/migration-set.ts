@@ -93,7 +93,9 @@ export function buildMigrationSet(files: readonly MigrationFile[]): Migration[] 
       else throw error;
     }
   }
-  migrations.sort((a, b) => compareVersionKeys(a.key, b.key) || a.fileName.localeCompare(b.fileName));
+  // A directory lists its files in name order, which is version order unless versions differ in width:
+  // one pass tells, and the sort is only paid when it is needed.
+  if (!inVersionOrder(migrations)) migrations.sort((a, b) => compareVersionKeys(a.key, b.key) || a.fileName.localeCompare(b.fileName));
 
   for (let index = 1; index < migrations.length; index++) {
     const previous = migrations[index - 1];
@@ -120,6 +122,16 @@ export function buildMigrationSet(files: readonly MigrationFile[]): Migration[] 
   return migrations;
 }
 
+function inVersionOrder(migrations: readonly Migration[]): boolean {
+  for (let index = 1; index < migrations.length; index++) {
+    const previous = migrations[index - 1] as Migration;
+    const current = migrations[index] as Migration;
+    const order = compareVersionKeys(previous.key, current.key) || previous.fileName.localeCompare(current.fileName);
+    if (order > 0) return false;
+  }
+  return true;
+}
+
 /**
  * A former identity (formerly:) must be a file that no longer exists under
  * that name, and only one file may claim it: otherwise a row that records the
@@ -127,6 +139,7 @@ export function buildMigrationSet(files: readonly MigrationFile[]): Migration[] 
  */
 function formerIdentityConflicts(migrations: readonly Migration[]): MigrateError[] {
   const problems: MigrateError[] = [];
+  if (!migrations.some((migration) => migration.options.formerly.length > 0)) return problems;
   const current = new Map(migrations.map((migration) => [`${migration.key}_${comparableName(migration.name)}`, migration]));
   const claimedBy = new Map<string, Migration>();
   for (const migration of migrations) {

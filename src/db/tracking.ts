@@ -33,6 +33,13 @@ export type TrackingState =
   | { readonly kind: "golang-migrate"; readonly rows: readonly AppliedRow[]; readonly upTo: string | null }
   | { readonly kind: "ready"; readonly rows: readonly AppliedRow[] };
 
+/**
+ * "full": every field of AppliedRow. "identities": version, name and checksum
+ * of the runner's own table (applied_at, duration and down unknown): enough to
+ * plan, read in about half the time at 10,000 rows.
+ */
+export type TrackingReadDepth = "full" | "identities";
+
 /** What the catalog says the table is. */
 export type TrackingShape = "missing" | "ready" | "legacy" | "dbmate" | "golang-migrate" | "invalid";
 
@@ -52,11 +59,15 @@ interface RowShape {
 /** Any driver's row: postgres.js and node-postgres give numbers and booleans; a driver that gives text still reads the same. */
 const isUntrimmedAscii = (code: number): boolean => code > 32 && code < 128;
 
-function toRow(row: RowShape): AppliedRow {
+/** Only ASCII at both ends can skip trim(): a hand-written '5' + NBSP must still read as 5, or its file runs again. */
+function versionOf(row: Pick<RowShape, "version">): string {
   const version = String(row.version);
+  return isUntrimmedAscii(version.charCodeAt(0)) && isUntrimmedAscii(version.charCodeAt(version.length - 1)) ? version : version.trim();
+}
+
+function toRow(row: RowShape): AppliedRow {
   return {
-    // Only ASCII at both ends can skip trim(): a hand-written '5' + NBSP must still read as 5, or its file runs again.
-    version: isUntrimmedAscii(version.charCodeAt(0)) && isUntrimmedAscii(version.charCodeAt(version.length - 1)) ? version : version.trim(),
+    version: versionOf(row),
     name: row.name,
     appliedAt: row.applied_ms === null ? null : new Date(Math.round(Number(row.applied_ms))),
     checksum: row.checksum,
@@ -74,6 +85,19 @@ const READ_COLUMNS = ["version", "name", "applied_at", "checksum", "duration_ms"
 const appliedMs = (column: string) => `case when isfinite(${column}) then (extract(epoch from date_trunc('milliseconds', ${column})) * 1000)::int8 end`;
 
 const READ_TRACKING_TABLE = `select version, name, ${appliedMs("applied_at::timestamptz")} as applied_ms, checksum, duration_ms, down_sql is not null as has_down, history is not null as has_history from ${TRACKING_TABLE}`;
+
+/**
+ * The rows as far as comparing them with the files needs: version, name and
+ * checksum (the start of `up` and `run`, which reads the rest again under the
+ * lock before writing anything). The WHERE names the runner's other columns,
+ * so a table lacking one fails this read as it fails the full one and is
+ * adopted the same way; the planner folds it to true, so no row pays for it.
+ */
+const READ_TRACKING_IDENTITIES = `select version, name, checksum from ${TRACKING_TABLE} where (${READ_COLUMNS.filter((column) => column !== "version" && column !== "name" && column !== "checksum").join(", ")}) is null or true`;
+
+function toIdentityRow(row: Pick<RowShape, "version" | "name" | "checksum">): AppliedRow {
+  return { version: versionOf(row), name: row.name, appliedAt: null, checksum: row.checksum, durationMs: null, hasDown: false };
+}
 
 /** A hand-made or dbmate table's rows: version always, name and applied_at where the table has them. */
 function readForeignRowsSql(columns: readonly string[]): string {
@@ -111,9 +135,10 @@ export async function inspectTrackingTable(db: Queryable | QueryRows): Promise<{
  * Reads only with SQL text, so any driver can do it through the QueryRows
  * port (the health check with the application's node-postgres pool).
  */
-export async function readTracking(db: Queryable | QueryRows): Promise<TrackingState> {
+export async function readTracking(db: Queryable | QueryRows, depth: TrackingReadDepth = "full"): Promise<TrackingState> {
   let firstError: unknown;
   try {
+    if (depth === "identities") return { kind: "ready", rows: (await rowsOf<RowShape>(db, READ_TRACKING_IDENTITIES)).map(toIdentityRow) };
     const rows = await rowsOf<RowShape>(db, READ_TRACKING_TABLE);
     return { kind: "ready", rows: rows.map(toRow) };
   } catch (error) {

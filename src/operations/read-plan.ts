@@ -7,7 +7,7 @@ import { type AppliedRow, type Plan, planMigrations, rowsUpTo } from "../core/pl
 import { type Queryable } from "../db/connection.ts";
 import { waitForDatabase } from "../db/wait.ts";
 import { missingCreateGrant, probeCreateGrant } from "../db/session.ts";
-import { TRACKING_TABLE, type TrackingState, readTracking } from "../db/tracking.ts";
+import { TRACKING_TABLE, type TrackingReadDepth, type TrackingState, readTracking } from "../db/tracking.ts";
 import type { LogFields, Logger } from "../log.ts";
 import type { MigratorOptions, ReadState, StartedRead } from "./options.ts";
 
@@ -28,7 +28,7 @@ export function waitAndReadPlan(options: Pick<MigratorOptions, "sql" | "connecti
  * whatever the caller does before it needs the state, such as reading the
  * migration files.
  */
-export function startReadingTracking(options: Pick<MigratorOptions, "sql" | "connection" | "waitMs" | "log">): StartedRead {
+export function startReadingTracking(options: Pick<MigratorOptions, "sql" | "connection" | "waitMs" | "log">, depth: TrackingReadDepth = "full"): StartedRead {
   let cancelled = false;
   // Until someone takes the read it is speculative: what it logs (a retry while the server starts) waits, so
   // that broken migration files are reported alone, and goes when the read is cancelled.
@@ -42,7 +42,7 @@ export function startReadingTracking(options: Pick<MigratorOptions, "sql" | "con
   const attempt = (): Promise<TrackingState> => {
     // A MigrateError ends the wait at once.
     if (cancelled) return Promise.reject(new MigrateError("INTERNAL", "The read of the tracking table was cancelled."));
-    return readTracking(options.sql);
+    return readTracking(options.sql, depth);
   };
   let read: Promise<TrackingState> | null = waitForDatabase(attempt, options.connection, options.waitMs, log);
   // Its failure is reported by whoever takes it; nobody does when the files turn out to be broken.

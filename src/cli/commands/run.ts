@@ -71,7 +71,7 @@ export default defineCommand({
           return { result: null, migrations: options.migrations };
         }
       },
-      { interruptible: true, beforeExec: true },
+      { interruptible: true, beforeExec: true, trackingRead: "identities" },
       context,
     );
     // A SIGTERM that came after the last statement (while the run finished or the connections closed) is

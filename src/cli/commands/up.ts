@@ -30,6 +30,7 @@ export default defineCommand({
           duration_ms: result.durationMs,
         },
       );
-    }, { interruptible: true });
+      // The start compares identities only: what is applied is read again in full under the lock.
+    }, { interruptible: true, trackingRead: "identities" });
   },
 });

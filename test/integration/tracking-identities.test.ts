@@ -1,0 +1,91 @@
+/**
+ * `up` and `run` start with a lighter read of the tracking table (version,
+ * name, checksum): for every shape of table it must say what the full read
+ * says, so that nothing is adopted, planned or refused differently (issue 14).
+ */
+import { beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readTracking } from "../../src/db/tracking.ts";
+import type { Sql } from "../../src/db/connection.ts";
+import { runBinary } from "../support/cli.ts";
+import { type TestDatabase, freshDatabases } from "../support/database.ts";
+import { runnerClient } from "../support/migrator.ts";
+
+let db: TestDatabase;
+let sql: Sql;
+const freshDatabase = freshDatabases("identities");
+beforeEach(async () => {
+  db = await freshDatabase();
+  sql = runnerClient(db.url);
+});
+
+const RUNNER_TABLE = `create table schema_migrations (version varchar(255) primary key, name varchar(255) not null,
+  applied_at timestamptz not null default now(), checksum char(64), duration_ms integer, applied_by text default current_user,
+  runner text, down_sql text, history jsonb not null default '[]'::jsonb)`;
+
+const SHAPES: Record<string, string> = {
+  "the runner's table": `${RUNNER_TABLE}; insert into schema_migrations (version, name, checksum, down_sql) values ('001', 'a', repeat('a', 64), 'drop table a'), ('002', 'b', null, null)`,
+  "an older build's table (no history column)": `${RUNNER_TABLE}; alter table schema_migrations drop column history; insert into schema_migrations (version, name, checksum) values ('001', 'a', repeat('b', 64))`,
+  "an older build's table (no down_sql column)": `${RUNNER_TABLE}; alter table schema_migrations drop column down_sql; insert into schema_migrations (version, name, checksum) values ('001', 'a', repeat('c', 64))`,
+  "a hand-made table (version, name, applied_at)": `create table schema_migrations (version text primary key, name text, applied_at timestamptz default now()); insert into schema_migrations values ('7', 'x', now())`,
+  "dbmate's table": `create table schema_migrations (version varchar(128) primary key); insert into schema_migrations values ('001'), (' 2 ')`,
+  "golang-migrate's table": `create table schema_migrations (version bigint primary key, dirty boolean not null); insert into schema_migrations values (3, false)`,
+  "no table": `select 1`,
+};
+
+const identities = (state: Awaited<ReturnType<typeof readTracking>>) => ({
+  kind: state.kind,
+  rows: state.rows.map((row) => [row.version, row.name, row.checksum]).sort(),
+  ...("upTo" in state ? { upTo: state.upTo } : {}),
+  ...("madeBy" in state ? { madeBy: state.madeBy } : {}),
+});
+
+describe("the identities read says what the full read says", () => {
+  for (const [shape, setup] of Object.entries(SHAPES)) {
+    test(shape, async () => {
+      try {
+        await db.sql.unsafe(setup);
+        const full = await readTracking(sql, "full");
+        const light = await readTracking(sql, "identities");
+        expect(identities(light)).toEqual(identities(full));
+        if (shape.startsWith("the runner's")) expect(full.rows.length).toBe(2);
+      } finally {
+        await sql.end();
+      }
+    });
+  }
+
+  test("a table another tool made, without a version column, is refused by both with the same error", async () => {
+    try {
+      await db.sql.unsafe(`create table schema_migrations (id serial, migration text)`);
+      const failure = (promise: Promise<unknown>) => promise.then(() => null, (error: { code?: string; message?: string }) => [error.code, error.message]);
+      const full = await failure(readTracking(sql, "full"));
+      expect(full?.[0]).toBe("TRACKING_TABLE_INVALID");
+      expect(await failure(readTracking(sql, "identities"))).toEqual(full);
+    } finally {
+      await sql.end();
+    }
+  });
+});
+
+describe("the binary's no-op up on an older build's table", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "st44-identities-"));
+    writeFileSync(join(dir, "001_a.sql"), "-- migrate:up\ncreate table a (id int);\n-- migrate:down\ndrop table a;\n");
+  });
+
+  test("still adopts it (adds the missing columns) though nothing is pending", async () => {
+    await sql.end();
+    const first = await runBinary(["up", "--dir", dir], { env: { DATABASE_URL: db.url } });
+    expect(first.code).toBe(0);
+    await db.sql.unsafe("alter table schema_migrations drop column history");
+    const again = await runBinary(["up", "--dir", dir], { env: { DATABASE_URL: db.url } });
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain("adopting the existing schema_migrations table (1 applied migrations kept)");
+    const [column] = await db.sql<{ n: number }[]>`select count(*)::int as n from information_schema.columns where table_name = 'schema_migrations' and column_name = 'history'`;
+    expect(column?.n).toBe(1);
+  });
+});
