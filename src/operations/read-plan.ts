@@ -1,6 +1,6 @@
 import { MigrateError } from "../core/errors.ts";
 import { planFindings, refusalToApply, schemaIncompleteError, unknownMigrationsWarning } from "../core/findings.ts";
-import { tablesCreatedBy, tablesTouchedBy } from "../core/expected-tables.ts";
+import { candidateTablesOf, hasPrecomputedFacts, tablesCreatedBy, tablesTouchedBy } from "../core/expected-tables.ts";
 import { missingTables } from "../db/tables.ts";
 import type { Migration } from "../core/migration-set.ts";
 import { type AppliedRow, type Plan, planMigrations, rowsUpTo } from "../core/plan.ts";
@@ -108,11 +108,24 @@ export async function missingTablesOf(options: Pick<MigratorOptions, "sql">, mig
  */
 export async function assertSchemaPresent(options: Pick<MigratorOptions, "sql">, plan: Plan): Promise<void> {
   const applied = plan.entries.flatMap((entry) => (entry.migration && (entry.state === "applied" || entry.state === "changed") ? [entry.migration] : []));
+  if (!hasPrecomputedFacts(applied) && (await allCandidatesExist(options, applied))) return;
   const missing = await missingTablesOf(options, applied);
   if (missing.size === 0) return;
   // Rebuilding a table means running again what created it and every later change to it.
   const toRerun = applied.filter((migration) => [...tablesTouchedBy(migration)].some((table) => missing.has(table))).map((migration) => migration.version);
   throw schemaIncompleteError(missing, toRerun);
+}
+
+/**
+ * Without the build's facts (a --dir set) the lexer scan of every file is most
+ * of the check's cost. Every name a file could create existing settles it
+ * first; only when one is missing (a table dropped later, a name in a comment)
+ * are the files scanned to tell which are really expected.
+ */
+async function allCandidatesExist(options: Pick<MigratorOptions, "sql">, migrations: readonly Migration[]): Promise<boolean> {
+  const candidates = candidateTablesOf(migrations);
+  for (const name of [TRACKING_TABLE, `public.${TRACKING_TABLE}`]) candidates.delete(name);
+  return candidates.size === 0 || (await missingTables(options.sql, [...candidates])).length === 0;
 }
 
 /** plan refuses, as up would, when the role may not create what the pending migrations create. */

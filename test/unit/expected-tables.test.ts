@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { expectedTables, tablesTouchedBy } from "../../src/core/expected-tables.ts";
+import { candidateTablesOf, expectedTables, tablesTouchedBy } from "../../src/core/expected-tables.ts";
+import { mulberry32, randomText } from "./helpers.ts";
 import { buildMigrationSet } from "../../src/core/migration-set.ts";
 
 const set = (files: Record<string, string>) => buildMigrationSet(Object.entries(files).map(([fileName, text]) => ({ fileName, text })));
@@ -52,5 +53,56 @@ describe("tablesTouchedBy", () => {
       ].join("\n"),
     });
     expect([...(migration ? tablesTouchedBy(migration) : [])].sort()).toEqual(["a", "b", "c", "d", "e", "f", "g"]);
+  });
+});
+
+describe("candidateTablesOf (the scan-free first check of a start)", () => {
+  const superset = (ups: readonly string[]) => {
+    const migrations = set(Object.fromEntries(ups.map((up, index) => [`${String(index + 1).padStart(3, "0")}_m.sql`, up])));
+    const candidates = candidateTablesOf(migrations);
+    return { expected: expectedTables(migrations), candidates, missingFromCandidates: expectedTables(migrations).filter((name) => !candidates.has(name)) };
+  };
+
+  test("holds every table the lexer finds, and names the scan would not (a comment, a table dropped later) may be more", () => {
+    const { expected, candidates, missingFromCandidates } = superset([
+      'create table users (id int);\n-- create table never_made (id int);\nCREATE TABLE "Quoted" (id int);\ncreate table app.kept (id int);',
+      "create table old (id int); alter table old rename to renamed; alter table app.kept rename to kept2; create table gone (id int); drop table gone;",
+    ]);
+    expect(missingFromCandidates).toEqual([]);
+    expect(expected).toEqual(['"Quoted"', "app.kept2", "renamed", "users"]);
+    expect([...candidates].sort()).toEqual(['"Quoted"', "app.kept", "app.kept2", "gone", "never_made", "old", "renamed", "users"]);
+  });
+
+  test("on 5,000 random up parts: never misses a table the lexer finds", () => {
+    let found = 0;
+    const random = mulberry32(1414);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    const name = () => pick(["", "", "public.", "app.", '"App".']) + pick(["t", "u", "T2", '"Q"', '"a""b"', '"x\ny"', "v$1"]);
+    const statement = () =>
+      pick([
+        () => `${pick(["create", "CREATE", "Create"])} ${pick(["", "temp ", "unlogged ", "global temporary "])}table ${pick(["", "if not exists "])}${name()} (id int)`,
+        () => `alter table ${pick(["", "if exists ", "only "])}${name()} rename to ${pick(["r", "R", '"R r"'])}`,
+        () => `drop table ${pick(["", "if exists "])}${name()}, ${name()}`,
+        () => `-- ${pick(["create table ", "alter table "])}${name()}\n`,
+        () => `/* create table ${name()} */ select 1`,
+        () => `select 'create table ${name()}'`,
+        () => `create function f() returns int language sql begin atomic select 1; end`,
+        () => `do $$ begin create table ${name()} (id int); end $$`,
+        () => pick(["set search_path = app", "select 1", "", "(", "'", '"', "$$", "/*"]),
+      ])();
+    for (let round = 0; round < 5_000; round++) {
+      const up = () => Array.from({ length: 1 + Math.floor(random() * 6) }, statement).join(pick([";\n", "; ", ";", "\n;\n"]));
+      const ups = [up(), up()];
+      let result: ReturnType<typeof superset>;
+      try {
+        result = superset(ups);
+      } catch {
+        continue; // a text the set refuses (a marker lookalike, a refused statement) is never checked
+      }
+      if (result.missingFromCandidates.length > 0) throw new Error(`${JSON.stringify(ups)}: the lexer finds ${JSON.stringify(result.missingFromCandidates)}, the candidates lack them`);
+      found += result.expected.length;
+    }
+    // The texts are made so that the lexer finds tables in many of them: the comparison is not of empty sets.
+    expect(found).toBeGreaterThan(1_000);
   });
 });

@@ -1,7 +1,9 @@
 /**
- * `up` and `run` start with a lighter read of the tracking table (version,
- * name, checksum): for every shape of table it must say what the full read
- * says, so that nothing is adopted, planned or refused differently (issue 14).
+ * The shortcuts of a no-op start (issue 14), each held against the long way:
+ * `up` and `run` read only version, name and checksum before the lock, which
+ * must say what the full read says for every shape of table; and a --dir set
+ * asks first whether every table its files could create exists, falling back
+ * to the lexer scan of every file when one does not.
  */
 import { beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -87,5 +89,33 @@ describe("the binary's no-op up on an older build's table", () => {
     expect(again.stderr).toContain("adopting the existing schema_migrations table (1 applied migrations kept)");
     const [column] = await db.sql<{ n: number }[]>`select count(*)::int as n from information_schema.columns where table_name = 'schema_migrations' and column_name = 'history'`;
     expect(column?.n).toBe(1);
+  });
+});
+
+describe("the binary's no-op up --dir checks the schema without scanning every file when it can", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "st44-candidates-"));
+    writeFileSync(join(dir, "001_a.sql"), "-- migrate:up\ncreate table a (id int);\n-- create table only_in_a_comment (id int);\n-- migrate:down\ndrop table a;\n");
+    writeFileSync(join(dir, "002_b.sql"), "-- migrate:up\ncreate table b (id int);\ncreate table scratch (id int);\ndrop table scratch;\n-- migrate:down\ndrop table b;\n");
+    writeFileSync(join(dir, "003_c.sql"), "-- migrate:up\ncreate table c (id int);\n-- migrate:down\ndrop table c;\n");
+  });
+
+  test("names that never existed (a comment, a table dropped later) send it to the full scan, which finds nothing missing", async () => {
+    await sql.end();
+    expect((await runBinary(["up", "--dir", dir], { env: { DATABASE_URL: db.url } })).code).toBe(0);
+    const again = await runBinary(["up", "--dir", dir], { env: { DATABASE_URL: db.url } });
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain("nothing to do: 3 migrations applied");
+  });
+
+  test("a table dropped by hand is still found, with every candidate present but one", async () => {
+    await sql.end();
+    expect((await runBinary(["up", "--dir", dir], { env: { DATABASE_URL: db.url } })).code).toBe(0);
+    await db.sql.unsafe("drop table c");
+    const refused = await runBinary(["up", "--dir", dir], { env: { DATABASE_URL: db.url } });
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain("[SCHEMA_INCOMPLETE]");
+    expect(refused.stderr).toContain("003_c.sql");
   });
 });
