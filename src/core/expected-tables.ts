@@ -89,14 +89,19 @@ export function hasPrecomputedFacts(migrations: readonly Migration[]): boolean {
   return typeof (migrations[0] as Precomputed | undefined)?.tablesCreatedBySet === "function";
 }
 
+/** A copy of an embedded migration ({...m}, JSON) has no text of its own: no facts would be read as "creates nothing". */
+function upTextOf(migration: Migration): string {
+  if (typeof migration.up !== "string") throw new TypeError(`${migration.fileName} has no SQL text: pass the migrations as bundledMigrations() gives them (a spread or JSON copy of an embedded one keeps only its fields, not its text)`);
+  return migration.up;
+}
+
 export function tableFactsOf(migration: Migration): TableFacts {
   const precomputed = (migration as Precomputed).tableFacts?.();
   if (precomputed) return precomputed;
   let facts = factsOf.get(migration);
   if (facts === undefined) {
-    // A copy of an embedded migration ({...m}, JSON) has no text of its own: no facts would be read as "creates nothing".
-    if (typeof migration.up !== "string") throw new TypeError(`${migration.fileName} has no SQL text: pass the migrations as bundledMigrations() gives them (a spread or JSON copy of an embedded one keeps only its fields, not its text)`);
-    facts = MENTIONS_TABLE.test(migration.up) ? scanTableFacts(migration.up) : NO_FACTS;
+    const up = upTextOf(migration);
+    facts = MENTIONS_TABLE.test(up) ? scanTableFacts(up) : NO_FACTS;
     factsOf.set(migration, facts);
   }
   return facts;
@@ -158,7 +163,7 @@ function renamedTo(from: string, to: string): string {
 export function candidateTablesOf(migrations: readonly Migration[]): Set<string> {
   const names = new Set<string>();
   for (const migration of migrations) {
-    const up = migration.up;
+    const up = upTextOf(migration);
     CREATE_OR_ALTER.lastIndex = 0;
     for (let word = CREATE_OR_ALTER.exec(up); word !== null; word = CREATE_OR_ALTER.exec(up)) {
       const creates = (word[0].charCodeAt(0) | 32) === 99;

@@ -91,9 +91,12 @@ const READ_TRACKING_TABLE = `select version, name, ${appliedMs("applied_at::time
  * checksum (the start of `up` and `run`, which reads the rest again under the
  * lock before writing anything). The WHERE names the runner's other columns,
  * so a table lacking one fails this read as it fails the full one and is
- * adopted the same way; the planner folds it to true, so no row pays for it.
+ * adopted the same way; the planner folds that part to true, so no row pays for it.
  */
-const READ_TRACKING_IDENTITIES = `select version, name, checksum from ${TRACKING_TABLE} where (${READ_COLUMNS.filter((column) => column !== "version" && column !== "name" && column !== "checksum").join(", ")}) is null or true`;
+// applied_at is cast as the full read casts it, row by row, so a table whose applied_at is no time (an integer
+// column, a text 'garbage') fails here as it fails there; for the runner's own timestamptz column it folds away.
+const READ_TRACKING_IDENTITIES = `select version, name, checksum from ${TRACKING_TABLE}
+  where (applied_at::timestamptz is not null or applied_at is null) and ((duration_ms, down_sql, history) is null or true)`;
 
 function toIdentityRow(row: Pick<RowShape, "version" | "name" | "checksum">): AppliedRow {
   return { version: versionOf(row), name: row.name, appliedAt: null, checksum: row.checksum, durationMs: null, hasDown: false };

@@ -13,7 +13,7 @@ import { readTracking } from "../../src/db/tracking.ts";
 import type { Sql } from "../../src/db/connection.ts";
 import { runBinary } from "../support/cli.ts";
 import { type TestDatabase, freshDatabases } from "../support/database.ts";
-import { runnerClient } from "../support/migrator.ts";
+import { migrationsFrom, runnerClient, up } from "../support/migrator.ts";
 
 let db: TestDatabase;
 let sql: Sql;
@@ -53,6 +53,23 @@ describe("the identities read says what the full read says", () => {
         const light = await readTracking(sql, "identities");
         expect(identities(light)).toEqual(identities(full));
         if (shape.startsWith("the runner's")) expect(full.rows.length).toBe(2);
+      } finally {
+        await sql.end();
+      }
+    });
+  }
+
+  // Attack on issue 14: the identities read did not cast applied_at, so a no-op up and run accepted a table the full read refuses.
+  for (const [type, value] of [["integer", "1"], ["boolean", "true"], ["text", "'garbage'"], ["text", "'2026-01-02 03:04:05+00'"]] as const) {
+    test(`applied_at of type ${type} holding ${value}: both reads fail, or both read it, alike`, async () => {
+      try {
+        await db.sql.unsafe(`create table schema_migrations (version text primary key, name text, applied_at ${type}, checksum text, duration_ms int, down_sql text, history jsonb);
+          insert into schema_migrations (version, name, applied_at, checksum) values ('001', 'a', ${value}, repeat('d', 64))`);
+        const outcome = (promise: Promise<Awaited<ReturnType<typeof readTracking>>>) =>
+          promise.then((state) => ["read", identities(state)], (error: { code?: string; message?: string }) => ["failed", error.code, error.message]);
+        const full = await outcome(readTracking(sql, "full"));
+        expect(await outcome(readTracking(sql, "identities"))).toEqual(full);
+        expect(full[0]).toBe(value.startsWith("'2026") ? "read" : "failed");
       } finally {
         await sql.end();
       }
@@ -117,5 +134,14 @@ describe("the binary's no-op up --dir checks the schema without scanning every f
     expect(refused.code).toBe(4);
     expect(refused.stderr).toContain("[SCHEMA_INCOMPLETE]");
     expect(refused.stderr).toContain("003_c.sql");
+  });
+});
+
+describe("the scan-free schema check never fails where the scan passes (attack on issue 14)", () => {
+  test("a name only a comment holds, which the query cannot carry (a lone surrogate, through the library), goes the long way", async () => {
+    await sql.end();
+    const migrations = migrationsFrom({ "001_a.sql": '-- migrate:up\ncreate table a (id int);\n-- create table "\ud800"\n' });
+    expect((await up(db.url, migrations)).applied.length).toBe(1);
+    expect((await up(db.url, migrations)).applied).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { expectedTables, scanTableFacts, tableFactsOf, tablesCreatedBy, tablesTouchedBy } from "../../src/core/expected-tables.ts";
+import { candidateTablesOf, expectedTables, scanTableFacts, tableFactsOf, tablesCreatedBy, tablesTouchedBy } from "../../src/core/expected-tables.ts";
 import { type Migration, type MigrationFile, buildMigrationSet } from "../../src/core/migration-set.ts";
 import { directorySource } from "../../src/source/directory.ts";
 import { embeddedSource } from "../../src/source/embedded.ts";
@@ -72,6 +72,8 @@ describe("the exported embedded set stays what the build checked (attack on issu
     const copies = embeddedMigrations.map((migration) => ({ ...migration }));
     expect(() => buildMigrationSet(copies as unknown as MigrationFile[])).toThrow("has no text");
     expect(() => expectedTables(copies as unknown as Migration[])).toThrow("has no SQL text");
+    // The scan-free first check of a start refuses them too (attack on issue 14: it read "undefined" and passed).
+    expect(() => candidateTablesOf(copies as unknown as Migration[])).toThrow("has no SQL text");
   });
 
   test("allow: rides along with the precomputed options", async () => {
