@@ -106,9 +106,9 @@ export async function missingTablesOf(options: Pick<MigratorOptions, "sql">, mig
  * exist: the rows say the schema is there and it is not. Only what the
  * applied migrations leave behind is expected (a pending one may drop a table).
  */
-export async function assertSchemaPresent(options: Pick<MigratorOptions, "sql">, plan: Plan): Promise<void> {
+export async function assertSchemaPresent(options: Pick<MigratorOptions, "sql">, plan: Plan, asked: CandidateCheck | null = null): Promise<void> {
   const applied = plan.entries.flatMap((entry) => (entry.migration && (entry.state === "applied" || entry.state === "changed") ? [entry.migration] : []));
-  if (!hasPrecomputedFacts(applied) && (await allCandidatesExist(options, applied))) return;
+  if (!hasPrecomputedFacts(applied) && (await allCandidatesExist(options, applied, asked))) return;
   const missing = await missingTablesOf(options, applied);
   if (missing.size === 0) return;
   // Rebuilding a table means running again what created it and every later change to it.
@@ -116,19 +116,42 @@ export async function assertSchemaPresent(options: Pick<MigratorOptions, "sql">,
   throw schemaIncompleteError(missing, toRerun);
 }
 
+/** Which names the files could create are missing (null: the query failed), asked before the plan was made. */
+export type CandidateCheck = Promise<ReadonlySet<string> | null>;
+
+/**
+ * Asks, for every name the migrations' files could create, whether it
+ * exists, while the tracking rows are read and planned (the query runs on the
+ * pool's second connection): for a --dir set; an embedded one has the build's facts.
+ * Never rejects: a failure means the scan.
+ */
+export function startCandidateCheck(options: Pick<MigratorOptions, "sql">, migrations: readonly Migration[]): CandidateCheck | null {
+  if (migrations.length === 0 || hasPrecomputedFacts(migrations)) return null;
+  return missingCandidates(options, candidateTablesOf(migrations));
+}
+
+function missingCandidates(options: Pick<MigratorOptions, "sql">, candidates: Set<string>): CandidateCheck {
+  for (const name of [TRACKING_TABLE, `public.${TRACKING_TABLE}`]) candidates.delete(name);
+  if (candidates.size === 0) return Promise.resolve(new Set());
+  // A name only a comment holds must not fail a check the scan would pass (one the query cannot carry, such as
+  // a lone surrogate through the library): any failure of this query means the long way, which reports its own.
+  return missingTables(options.sql, [...candidates]).then((missing) => new Set(missing), () => null);
+}
+
 /**
  * Without the build's facts (a --dir set) the lexer scan of every file is most
  * of the check's cost. Every name a file could create existing settles it
  * first; only when one is missing (a table dropped later, a name in a comment)
- * are the files scanned to tell which are really expected.
+ * are the files scanned to tell which are really expected. `asked` is the
+ * same question put earlier about every migration, applied or not.
  */
-async function allCandidatesExist(options: Pick<MigratorOptions, "sql">, migrations: readonly Migration[]): Promise<boolean> {
-  const candidates = candidateTablesOf(migrations);
-  for (const name of [TRACKING_TABLE, `public.${TRACKING_TABLE}`]) candidates.delete(name);
-  if (candidates.size === 0) return true;
-  // A name only a comment holds must not fail a check the scan would pass (one the query cannot carry, such as
-  // a lone surrogate through the library): any failure of this query means the long way, which reports its own.
-  return missingTables(options.sql, [...candidates]).then((missing) => missing.length === 0, () => false);
+async function allCandidatesExist(options: Pick<MigratorOptions, "sql">, migrations: readonly Migration[], asked: CandidateCheck | null): Promise<boolean> {
+  const missing = await (asked ?? missingCandidates(options, candidateTablesOf(migrations)));
+  if (missing === null) return false;
+  if (missing.size === 0) return true;
+  // Missing names of pending migrations (their tables are not made yet) say nothing of the applied ones.
+  for (const name of candidateTablesOf(migrations)) if (missing.has(name)) return false;
+  return true;
 }
 
 /** plan refuses, as up would, when the role may not create what the pending migrations create. */

@@ -10,6 +10,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readTracking } from "../../src/db/tracking.ts";
+import { startCandidateCheck } from "../../src/operations/read-plan.ts";
 import type { Sql } from "../../src/db/connection.ts";
 import { runBinary } from "../support/cli.ts";
 import { type TestDatabase, freshDatabases } from "../support/database.ts";
@@ -143,5 +144,32 @@ describe("the scan-free schema check never fails where the scan passes (attack o
     const migrations = migrationsFrom({ "001_a.sql": '-- migrate:up\ncreate table a (id int);\n-- create table "\ud800"\n' });
     expect((await up(db.url, migrations)).applied.length).toBe(1);
     expect((await up(db.url, migrations)).applied).toEqual([]);
+  });
+
+  test("asked beside the tracking read: it never rejects (an unreachable server gives null) and names what is missing", async () => {
+    await sql.end();
+    const migrations = migrationsFrom({ "001_a.sql": "create table a (id int);", "002_b.sql": "create table b (id int);\n-- create table c (id int);" });
+    await db.sql.unsafe("create table a (id int)");
+    const reachable = runnerClient(db.url);
+    const unreachable = runnerClient(db.url.replace(/:(\d+)\//, ":1/"));
+    try {
+      expect(startCandidateCheck({ sql: reachable }, [])).toBeNull();
+      expect([...((await startCandidateCheck({ sql: reachable }, migrations)) ?? ["failed"])].sort()).toEqual(["b", "c"]);
+      expect(await startCandidateCheck({ sql: unreachable }, migrations)).toBeNull();
+    } finally {
+      await reachable.end();
+      await unreachable.end({ timeout: 0 });
+    }
+  });
+
+  test("through the binary: tables of pending migrations, missing as they must be, do not send the start the long way or refuse it", async () => {
+    await sql.end();
+    const dir = mkdtempSync(join(tmpdir(), "st44-pending-"));
+    writeFileSync(join(dir, "001_a.sql"), "-- migrate:up\ncreate table a (id int);\n");
+    expect((await runBinary(["up", "--dir", dir], { env: { DATABASE_URL: db.url } })).code).toBe(0);
+    writeFileSync(join(dir, "002_b.sql"), "-- migrate:up\ncreate table b (id int);\n");
+    const applied = await runBinary(["up", "--dir", dir], { env: { DATABASE_URL: db.url } });
+    expect(applied.code).toBe(0);
+    expect(applied.stderr).toContain("applied 002_b.sql");
   });
 });
