@@ -108,7 +108,10 @@ export async function missingTablesOf(options: Pick<MigratorOptions, "sql">, mig
  */
 export async function assertSchemaPresent(options: Pick<MigratorOptions, "sql">, plan: Plan, asked: CandidateCheck | null = null): Promise<void> {
   const applied = plan.entries.flatMap((entry) => (entry.migration && (entry.state === "applied" || entry.state === "changed") ? [entry.migration] : []));
-  if (!hasPrecomputedFacts(applied) && (await allCandidatesExist(options, applied, asked))) return;
+  if (asked?.exact) {
+    // The build's answer is for the whole set: it settles a start that has all of it applied, the usual one.
+    if (sameMigrations(asked.about, applied) && (await asked.missing)?.size === 0) return;
+  } else if (!hasPrecomputedFacts(applied) && (await allCandidatesExist(options, applied, asked))) return;
   const missing = await missingTablesOf(options, applied);
   if (missing.size === 0) return;
   // Rebuilding a table means running again what created it and every later change to it.
@@ -116,21 +119,37 @@ export async function assertSchemaPresent(options: Pick<MigratorOptions, "sql">,
   throw schemaIncompleteError(missing, toRerun);
 }
 
-/** Which names the files could create are missing (null: the query failed), asked before the plan was made. */
-export type CandidateCheck = Promise<ReadonlySet<string> | null>;
-
 /**
- * Asks, for every name the migrations' files could create, whether it
- * exists, while the tracking rows are read and planned (the query runs on the
- * pool's second connection): for a --dir set; an embedded one has the build's facts.
- * Never rejects: a failure means the scan.
+ * The schema question put before the plan was made, about `about`: with
+ * `exact`, about the tables the build says they leave (an embedded set),
+ * otherwise about every name their files could create (a --dir set).
+ * `missing` never rejects: null when the query failed.
  */
-export function startCandidateCheck(options: Pick<MigratorOptions, "sql">, migrations: readonly Migration[]): CandidateCheck | null {
-  if (migrations.length === 0 || hasPrecomputedFacts(migrations)) return null;
-  return missingCandidates(options, candidateTablesOf(migrations));
+export interface CandidateCheck {
+  readonly about: readonly Migration[];
+  readonly exact: boolean;
+  readonly missing: Promise<ReadonlySet<string> | null>;
 }
 
-function missingCandidates(options: Pick<MigratorOptions, "sql">, candidates: Set<string>): CandidateCheck {
+/**
+ * Asks which of the tables the migrations could leave are missing, while the
+ * tracking rows are read and planned (the query runs on the pool's second
+ * connection). A failure means the long way, which reports its own.
+ */
+export function startCandidateCheck(options: Pick<MigratorOptions, "sql">, migrations: readonly Migration[]): CandidateCheck | null {
+  if (migrations.length === 0) return null;
+  const exact = hasPrecomputedFacts(migrations);
+  const names = exact ? new Set(tablesCreatedBy(migrations).keys()) : candidateTablesOf(migrations);
+  return { about: migrations, exact, missing: missingCandidates(options, names) };
+}
+
+function sameMigrations(left: readonly Migration[], right: readonly Migration[]): boolean {
+  if (left.length !== right.length) return false;
+  for (let index = 0; index < left.length; index++) if (left[index] !== right[index]) return false;
+  return true;
+}
+
+function missingCandidates(options: Pick<MigratorOptions, "sql">, candidates: Set<string>): Promise<ReadonlySet<string> | null> {
   for (const name of [TRACKING_TABLE, `public.${TRACKING_TABLE}`]) candidates.delete(name);
   if (candidates.size === 0) return Promise.resolve(new Set());
   // A name only a comment holds must not fail a check the scan would pass (one the query cannot carry, such as
@@ -146,7 +165,7 @@ function missingCandidates(options: Pick<MigratorOptions, "sql">, candidates: Se
  * same question put earlier about every migration, applied or not.
  */
 async function allCandidatesExist(options: Pick<MigratorOptions, "sql">, migrations: readonly Migration[], asked: CandidateCheck | null): Promise<boolean> {
-  const missing = await (asked ?? missingCandidates(options, candidateTablesOf(migrations)));
+  const missing = await (asked?.missing ?? missingCandidates(options, candidateTablesOf(migrations)));
   if (missing === null) return false;
   if (missing.size === 0) return true;
   // Missing names of pending migrations (their tables are not made yet) say nothing of the applied ones.

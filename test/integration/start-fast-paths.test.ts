@@ -154,8 +154,10 @@ describe("the scan-free schema check never fails where the scan passes (attack o
     const unreachable = runnerClient(db.url.replace(/:(\d+)\//, ":1/"));
     try {
       expect(startCandidateCheck({ sql: reachable }, [])).toBeNull();
-      expect([...((await startCandidateCheck({ sql: reachable }, migrations)) ?? ["failed"])].sort()).toEqual(["b", "c"]);
-      expect(await startCandidateCheck({ sql: unreachable }, migrations)).toBeNull();
+      const asked = startCandidateCheck({ sql: reachable }, migrations);
+      expect(asked?.exact).toBe(false);
+      expect([...((await asked?.missing) ?? ["failed"])].sort()).toEqual(["b", "c"]);
+      expect(await startCandidateCheck({ sql: unreachable }, migrations)?.missing).toBeNull();
     } finally {
       await reachable.end();
       await unreachable.end({ timeout: 0 });
@@ -171,5 +173,28 @@ describe("the scan-free schema check never fails where the scan passes (attack o
     const applied = await runBinary(["up", "--dir", dir], { env: { DATABASE_URL: db.url } });
     expect(applied.code).toBe(0);
     expect(applied.stderr).toContain("applied 002_b.sql");
+  });
+});
+
+describe("the embedded set's schema question, asked with the build's tables beside the tracking read", () => {
+  test("all applied and present: a no-op; a table dropped by hand: SCHEMA_INCOMPLETE naming it and its migration", async () => {
+    await sql.end();
+    expect((await runBinary(["up"], { env: { DATABASE_URL: db.url } })).code).toBe(0);
+    const again = await runBinary(["up"], { env: { DATABASE_URL: db.url } });
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain("nothing to do: 8 migrations applied");
+    await db.sql.unsafe("drop table task_completions");
+    const refused = await runBinary(["up"], { env: { DATABASE_URL: db.url } });
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain("[SCHEMA_INCOMPLETE]");
+    expect(refused.stderr).toContain("016_create_task_completions_table.sql");
+  });
+
+  test("with migrations pending the answer is for another set of tables: the long way decides, and they are applied", async () => {
+    await sql.end();
+    expect((await runBinary(["up"], { env: { DATABASE_URL: db.url, ST44_EMBEDDED_UNTIL: "013" } })).code).toBe(0);
+    const rest = await runBinary(["up"], { env: { DATABASE_URL: db.url } });
+    expect(rest.code).toBe(0);
+    expect(rest.stderr).toContain("applied 016_create_task_completions_table.sql");
   });
 });
