@@ -64,8 +64,14 @@ export function toMigration(file: MigrationFile): Migration {
   };
 }
 
-/** Sets parsed, validated and ordered at build time (scripts/embed.ts): buildMigrationSet takes them as they are. */
-const validatedSets = new WeakSet<readonly MigrationFile[]>();
+/**
+ * Sets parsed, validated and ordered at build time (scripts/embed.ts), each
+ * with a copy of its elements as they were marked: buildMigrationSet takes
+ * such a set as it is while it still holds exactly those. A set changed since
+ * (a push, a sort, an element replaced) is checked again like any other;
+ * freezing it instead made every read of a 10,000-element array slower.
+ */
+const validatedSets = new WeakMap<readonly MigrationFile[], readonly Migration[]>();
 
 /**
  * Marks `migrations` as a set buildMigrationSet already made (at build time,
@@ -73,8 +79,15 @@ const validatedSets = new WeakSet<readonly MigrationFile[]>();
  * for sets that came out of buildMigrationSet, or a version-ordered part of one.
  */
 export function validatedMigrationSet(migrations: readonly Migration[]): readonly Migration[] {
-  validatedSets.add(migrations);
+  validatedSets.set(migrations, migrations.slice());
   return migrations;
+}
+
+function stillAsValidated(files: readonly MigrationFile[]): readonly Migration[] | null {
+  const validated = validatedSets.get(files);
+  if (validated === undefined || validated.length !== files.length) return null;
+  for (let index = 0; index < validated.length; index++) if (validated[index] !== files[index]) return null;
+  return validated;
 }
 
 /** Refused statements (statement-rules.ts) all start with PREPARE, COMMIT/ROLLBACK PREPARED or COPY: a file without these words needs no lexer scan. */
@@ -85,7 +98,8 @@ const MAY_HOLD_REFUSED = /prepare|copy/i;
  * so one run shows them all; duplicates name both files.
  */
 export function buildMigrationSet(files: readonly MigrationFile[]): Migration[] {
-  if (validatedSets.has(files)) return [...(files as readonly Migration[])];
+  const validated = stillAsValidated(files);
+  if (validated) return [...validated];
   const problems: MigrateError[] = [];
   const migrations: Migration[] = [];
   for (const file of files) {

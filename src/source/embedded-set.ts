@@ -136,9 +136,9 @@ export function embeddedSet(data: EmbeddedData): readonly Migration[] {
   const fileNames = data.fileNames === "" ? [] : data.fileNames.split("\n");
   const migrations: EmbeddedMigration[] = new Array(fileNames.length);
   for (let index = 0; index < fileNames.length; index++) migrations[index] = new EmbeddedMigration(store, index, fileNames[index] as string);
-  // Frozen: the exported array is trusted as validated, so a push or an in-place sort must fail rather than go unchecked.
-  store.migrations = Object.freeze(migrations);
-  return validatedMigrationSet(store.migrations);
+  // The store keeps its own copy: the build's facts hold for these, in this order, whatever is done to the array handed out.
+  store.migrations = migrations.slice();
+  return validatedMigrationSet(migrations);
 }
 
 /** The data scripts/embed.ts writes for a set buildMigrationSet made (the inverse of embeddedSet). */
