@@ -17,9 +17,12 @@ import type { MigratorOptions, ReadState, StartedRead } from "./options.ts";
  * hangs on a pool that has none yet).
  */
 export function waitAndReadPlan(options: Pick<MigratorOptions, "sql" | "connection" | "waitMs" | "log" | "migrations" | "startedRead">): Promise<ReadState> {
-  const started = options.startedRead?.take();
-  if (started) return readPlanFrom(started, options.migrations);
-  return waitForDatabase(() => readPlan(options.sql, options.migrations), options.connection, options.waitMs, options.log);
+  return readPlanFrom(waitAndReadTracking(options), options.migrations);
+}
+
+/** waitAndReadPlan's first half: the tracking table's state, once the server answers. */
+export function waitAndReadTracking(options: Pick<MigratorOptions, "sql" | "connection" | "waitMs" | "log" | "startedRead">): Promise<TrackingState> {
+  return options.startedRead?.take() ?? waitForDatabase(() => readTracking(options.sql), options.connection, options.waitMs, options.log);
 }
 
 /**
@@ -70,7 +73,11 @@ export function readPlan(db: Queryable, migrations: readonly Migration[]): Promi
 }
 
 export async function readPlanFrom(reading: Promise<TrackingState>, migrations: readonly Migration[]): Promise<ReadState> {
-  const tracking = await reading;
+  return stateOf(await reading, migrations);
+}
+
+/** The files compared with what the tracking table holds. */
+export function stateOf(tracking: TrackingState, migrations: readonly Migration[]): ReadState {
   return { plan: planMigrations(migrations, appliedRows(tracking, migrations)), tracking };
 }
 
@@ -132,9 +139,11 @@ export interface CandidateCheck {
 }
 
 /**
- * Asks which of the tables the migrations could leave are missing, while the
- * tracking rows are read and planned (the query runs on the pool's second
- * connection). A failure means the long way, which reports its own.
+ * Asks which of the tables the migrations could leave are missing, to be
+ * answered while the plan is made: called once the tracking read is in, the
+ * query goes on the connection that read it (a second connection would cost a
+ * login, more than the question at the seed's size). A failure means the long
+ * way, which reports its own.
  */
 export function startCandidateCheck(options: Pick<MigratorOptions, "sql">, migrations: readonly Migration[]): CandidateCheck | null {
   if (migrations.length === 0) return null;

@@ -8,7 +8,7 @@ import type { StepProgress } from "../core/failure-report.ts";
 import type { MigrationSession } from "../db/session.ts";
 import { silentLogger } from "../log.ts";
 import type { AppliedMigration, MigratorOptions } from "./options.ts";
-import { assertConsistent, assertSchemaPresent, readPlan, startCandidateCheck, waitAndReadPlan } from "./read-plan.ts";
+import { assertConsistent, assertSchemaPresent, readPlan, startCandidateCheck, stateOf, waitAndReadTracking } from "./read-plan.ts";
 import { underMigrationLock } from "./under-lock.ts";
 
 export interface UpResult {
@@ -81,9 +81,10 @@ function withApplied(plan: Plan, applied: readonly AppliedMigration[], migration
 export async function migrateUp(options: MigratorOptions): Promise<UpResult> {
   const started = performance.now();
   const { log } = options;
-  // With the tracking read already under way (the CLI's), the schema question goes out beside it.
-  const asked = options.startedRead ? startCandidateCheck(options, options.migrations) : null;
-  const first = await waitAndReadPlan(options);
+  const tracking = await waitAndReadTracking(options);
+  // The server answers the schema question while the plan is made.
+  const asked = startCandidateCheck(options, options.migrations);
+  const first = stateOf(tracking, options.migrations);
   assertConsistent(first.plan, options.onUnknown ?? "warn", log);
   await assertSchemaPresent(options, first.plan, asked);
   if (first.tracking.kind === "ready" && first.plan.pending.length === 0) {
