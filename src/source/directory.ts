@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, readlinkSync } from "node:fs";
 import { basename, join } from "node:path";
+import { setImmediate } from "node:timers";
 import { MigrateError } from "../core/errors.ts";
 import { assertMigrationFileSize, decodeMigrationBytes } from "../core/migration-bytes.ts";
 import { looksLikeMigration } from "../core/migration-name.ts";
@@ -12,10 +13,10 @@ import type { MigrationSource } from "./types.ts";
  * file as a link into `..data/`, and skipping them started the app on an
  * empty schema.
  *
- * The reads are synchronous, one open, fstat, read and close per file: the
- * runner has nothing else to do meanwhile (the tracking read is already on
- * the wire), and an async read per file cost 10,000 event-loop round trips
- * at 10,000 files.
+ * The reads are synchronous, one open, fstat, read and close per file: an
+ * async read per file cost 10,000 event-loop round trips at 10,000 files.
+ * Every hundred files the event loop gets one turn, so that the connection
+ * started before them (the login, the tracking read) goes on meanwhile.
  */
 export function directorySource(directory: string): MigrationSource {
   return {
@@ -33,10 +34,23 @@ export function directorySource(directory: string): MigrationSource {
         );
       }
       const buffer = { bytes: new Uint8Array(64 * 1024) };
-      return entries.sort().map((fileName) => readMigrationFile(directory, fileName, buffer));
+      const files: MigrationFile[] = [];
+      for (const fileName of entries.sort()) {
+        // Now and then the event loop gets a turn: the connection started before the files (the login, the
+        // tracking read) moves on while they are read, instead of waiting until the last one is in.
+        if (files.length % FILES_BETWEEN_TURNS === FILES_BETWEEN_TURNS - 1 && files.length < FILES_WITH_TURNS) await nextTurn();
+        files.push(readMigrationFile(directory, fileName, buffer));
+      }
+      return files;
     },
   };
 }
+
+/** About a millisecond of reading: often enough for the login's few round trips, rarely enough to cost nothing. */
+const FILES_BETWEEN_TURNS = 100;
+/** By then the login is long done: later turns would only parse the tracking rows sooner, not faster. */
+const FILES_WITH_TURNS = 3000;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function readMigrationFile(directory: string, fileName: string, buffer: { bytes: Uint8Array }): MigrationFile {
   const path = join(directory, fileName);

@@ -83,3 +83,24 @@ describe("directorySource", () => {
     expect(error.message).toContain("001_big.sql is 200.0 MiB");
   });
 });
+
+describe("reading a large folder (issue 14)", () => {
+  test("250 files load whole and in order, and the event loop gets turns meanwhile (the connection goes on while files are read)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "st44-turns-"));
+    for (let n = 1; n <= 250; n++) writeFileSync(join(dir, `${String(n).padStart(4, "0")}_t_${n}.sql`), `create table t_${n} (id int);\n`);
+    let turns = 0;
+    let loading = true;
+    const count = () => {
+      if (!loading) return;
+      turns++;
+      setImmediate(count);
+    };
+    setImmediate(count);
+    const files = await directorySource(dir).load();
+    loading = false;
+    expect(files.map((file) => file.fileName)).toEqual(Array.from({ length: 250 }, (_, index) => `${String(index + 1).padStart(4, "0")}_t_${index + 1}.sql`));
+    expect(files[249]?.text).toBe("create table t_250 (id int);\n");
+    // One turn every hundred files: two while these load (before, the loop waited for the last file).
+    expect(turns).toBeGreaterThanOrEqual(2);
+  });
+});
