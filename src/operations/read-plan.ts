@@ -115,10 +115,12 @@ export async function missingTablesOf(options: Pick<MigratorOptions, "sql">, mig
  */
 export async function assertSchemaPresent(options: Pick<MigratorOptions, "sql">, plan: Plan, asked: CandidateCheck | null = null): Promise<void> {
   const applied = plan.entries.flatMap((entry) => (entry.migration && (entry.state === "applied" || entry.state === "changed") ? [entry.migration] : []));
+  // Awaited whether or not it is used: the connection it runs on must be free before anything else is sent.
+  const answer = asked ? await asked.missing : undefined;
   if (asked?.exact) {
     // The build's answer is for the whole set: it settles a start that has all of it applied, the usual one.
-    if (sameMigrations(asked.about, applied) && (await asked.missing)?.size === 0) return;
-  } else if (!hasPrecomputedFacts(applied) && (await allCandidatesExist(options, applied, asked))) return;
+    if (sameMigrations(asked.about, applied) && answer?.size === 0) return;
+  } else if (!hasPrecomputedFacts(applied) && (await allCandidatesExist(options, applied, answer))) return;
   const missing = await missingTablesOf(options, applied);
   if (missing.size === 0) return;
   // Rebuilding a table means running again what created it and every later change to it.
@@ -145,9 +147,11 @@ export interface CandidateCheck {
  * login, more than the question at the seed's size). A failure means the long
  * way, which reports its own.
  */
-export function startCandidateCheck(options: Pick<MigratorOptions, "sql">, migrations: readonly Migration[]): CandidateCheck | null {
-  if (migrations.length === 0) return null;
+export function startCandidateCheck(options: Pick<MigratorOptions, "sql">, migrations: readonly Migration[], tracking: TrackingState): CandidateCheck | null {
+  // Nothing recorded, nothing expected; and the build's answer serves only a table with a row per migration at least.
+  const rows = tracking.kind === "golang-migrate" ? (tracking.upTo === null ? 0 : migrations.length) : tracking.rows.length;
   const exact = hasPrecomputedFacts(migrations);
+  if (migrations.length === 0 || rows === 0 || (exact && rows < migrations.length)) return null;
   const names = exact ? new Set(tablesCreatedBy(migrations).keys()) : candidateTablesOf(migrations);
   return { about: migrations, exact, missing: missingCandidates(options, names) };
 }
@@ -170,11 +174,11 @@ function missingCandidates(options: Pick<MigratorOptions, "sql">, candidates: Se
  * Without the build's facts (a --dir set) the lexer scan of every file is most
  * of the check's cost. Every name a file could create existing settles it
  * first; only when one is missing (a table dropped later, a name in a comment)
- * are the files scanned to tell which are really expected. `asked` is the
- * same question put earlier about every migration, applied or not.
+ * are the files scanned to tell which are really expected. `answer` is the
+ * same question's, put earlier about every migration, applied or not.
  */
-async function allCandidatesExist(options: Pick<MigratorOptions, "sql">, migrations: readonly Migration[], asked: CandidateCheck | null): Promise<boolean> {
-  const missing = await (asked?.missing ?? missingCandidates(options, candidateTablesOf(migrations)));
+async function allCandidatesExist(options: Pick<MigratorOptions, "sql">, migrations: readonly Migration[], answer: ReadonlySet<string> | null | undefined): Promise<boolean> {
+  const missing = answer === undefined ? await missingCandidates(options, candidateTablesOf(migrations)) : answer;
   if (missing === null) return false;
   if (missing.size === 0) return true;
   // Missing names of pending migrations (their tables are not made yet) say nothing of the applied ones.

@@ -83,7 +83,7 @@ export async function migrateUp(options: MigratorOptions): Promise<UpResult> {
   const { log } = options;
   const tracking = await waitAndReadTracking(options);
   // The server answers the schema question while the plan is made.
-  const asked = startCandidateCheck(options, options.migrations);
+  const asked = startCandidateCheck(options, options.migrations, tracking);
   const first = stateOf(tracking, options.migrations);
   assertConsistent(first.plan, options.onUnknown ?? "warn", log);
   await assertSchemaPresent(options, first.plan, asked);

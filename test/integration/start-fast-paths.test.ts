@@ -9,7 +9,7 @@ import { beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readTracking } from "../../src/db/tracking.ts";
+import { type TrackingState, readTracking } from "../../src/db/tracking.ts";
 import { startCandidateCheck } from "../../src/operations/read-plan.ts";
 import type { Sql } from "../../src/db/connection.ts";
 import { runBinary } from "../support/cli.ts";
@@ -153,11 +153,14 @@ describe("the scan-free schema check never fails where the scan passes (attack o
     const reachable = runnerClient(db.url);
     const unreachable = runnerClient(db.url.replace(/:(\d+)\//, ":1/"));
     try {
-      expect(startCandidateCheck({ sql: reachable }, [])).toBeNull();
-      const asked = startCandidateCheck({ sql: reachable }, migrations);
+      const recorded: TrackingState = { kind: "ready", rows: [{ version: "1", name: "a", appliedAt: null, checksum: null, durationMs: null, hasDown: false }] };
+      expect(startCandidateCheck({ sql: reachable }, [], recorded)).toBeNull();
+      // Nothing recorded yet (a fresh database): nothing is expected, and no question is sent.
+      expect(startCandidateCheck({ sql: reachable }, migrations, { kind: "missing", rows: [] })).toBeNull();
+      const asked = startCandidateCheck({ sql: reachable }, migrations, recorded);
       expect(asked?.exact).toBe(false);
       expect([...((await asked?.missing) ?? ["failed"])].sort()).toEqual(["b", "c"]);
-      expect(await startCandidateCheck({ sql: unreachable }, migrations)?.missing).toBeNull();
+      expect(await startCandidateCheck({ sql: unreachable }, migrations, recorded)?.missing).toBeNull();
     } finally {
       await reachable.end();
       await unreachable.end({ timeout: 0 });
