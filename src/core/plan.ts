@@ -76,8 +76,9 @@ function keyOfVersion(version: string): string {
  * `status` runs it cold, over every migration.
  */
 export function planMigrations(migrations: readonly Migration[], rows: readonly AppliedRow[]): Plan {
+  const paired = pairedByPosition(migrations, rows);
   const rowsByKey = new Map<string, AppliedRow>();
-  for (const row of rows) rowsByKey.set(keyOfVersion(row.version), row);
+  if (!paired) for (const row of rows) rowsByKey.set(keyOfVersion(row.version), row);
 
   // Rows recorded under a former identity belong to the renumbered file, whatever file has that number now.
   const claimed = new Map<Migration, AppliedRow>();
@@ -98,11 +99,12 @@ export function planMigrations(migrations: readonly Migration[], rows: readonly 
   const knownKeys = new Set<string>();
   let ordered = true;
   let previousKey: string | null = null;
-  for (const migration of migrations) {
-    knownKeys.add(migration.key);
+  for (let index = 0; index < migrations.length; index++) {
+    const migration = migrations[index] as Migration;
+    if (!paired) knownKeys.add(migration.key);
     if (previousKey !== null && compareVersionKeys(previousKey, migration.key) > 0) ordered = false;
     previousKey = migration.key;
-    const own = rowsByKey.get(migration.key) ?? null;
+    const own = paired ? (rows[index] as AppliedRow) : (rowsByKey.get(migration.key) ?? null);
     const row = own ?? (claimed.size === 0 ? null : (claimed.get(migration) ?? null));
     const state: MigrationState =
       row === null
@@ -159,6 +161,21 @@ export function planMigrations(migrations: readonly Migration[], rows: readonly 
       latestApplied === null || pending.length === 0 ? [] : pending.filter((migration) => compareVersions(migration.version, latestApplied) < 0),
     formerRows,
   };
+}
+
+/**
+ * Whether row i is migration i's by version, for every i, and no file claims
+ * another row (formerly:): the usual table, which the runner filled in the
+ * files' order and the server hands back in it. Then rows pair with files by
+ * position, with no map of the rows and no search for rows no file has.
+ */
+function pairedByPosition(migrations: readonly Migration[], rows: readonly AppliedRow[]): boolean {
+  if (rows.length !== migrations.length) return false;
+  for (let index = 0; index < rows.length; index++) {
+    const migration = migrations[index] as Migration;
+    if (migration.options.formerly.length > 0 || keyOfVersion((rows[index] as AppliedRow).version) !== migration.key) return false;
+  }
+  return true;
 }
 
 /**

@@ -2,6 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { buildMigrationSet, type Migration } from "../../src/core/migration-set.ts";
 import { comparableName } from "../../src/core/migration-name.ts";
 import { type AppliedRow, planMigrations, rowsUpTo } from "../../src/core/plan.ts";
+import { versionKey } from "../../src/core/version.ts";
+import { mulberry32 } from "./helpers.ts";
 
 function migrations(...fileNames: string[]): Migration[] {
   return buildMigrationSet(fileNames.map((fileName) => ({ fileName, text: `-- ${fileName}\nselect 1;\n` })));
@@ -273,5 +275,45 @@ describe("planMigrations", () => {
     expect(rowsUpTo(set, "2").map((applied) => applied.version)).toEqual(["001", "002"]);
     expect(rowsUpTo(set, "3").map((applied) => [applied.version, applied.name])).toEqual([["001", "a"], ["002", "b"], ["3", null]]);
     expect(rowsUpTo(set, null)).toEqual([]);
+  });
+});
+
+describe("rows in the files' order are paired by position (issue 14)", () => {
+  const summary = (plan: ReturnType<typeof planMigrations>) => ({
+    entries: plan.entries.map((entry) => [entry.version, entry.state, entry.row?.version ?? null, entry.migration?.fileName ?? null]),
+    pending: plan.pending.map((migration) => migration.fileName),
+    latestApplied: plan.latestApplied,
+    formerRows: plan.formerRows.map(({ migration, row: formerRow }) => [migration.fileName, formerRow.version]),
+  });
+
+  test("on 3,000 random sets: the plan is the same whatever the order of the rows", () => {
+    const random = mulberry32(2026);
+    let pairedSeen = 0;
+    for (let round = 0; round < 3_000; round++) {
+      const count = 1 + Math.floor(random() * 6);
+      const files: Record<string, string> = {};
+      for (let n = 1; n <= count; n++) {
+        const formerly = random() < 0.1 ? ` formerly:${String(n + 20).padStart(3, "0")}_old` : "";
+        files[`${String(n).padStart(random() < 0.5 ? 3 : 1, "0")}_m${n}.sql`] = `-- migrate:up${formerly}\nselect ${n};\n`;
+      }
+      const set = buildMigrationSet(Object.entries(files).map(([fileName, text]) => ({ fileName, text })));
+      const rows: AppliedRow[] = [];
+      for (const migration of set) {
+        const pick = random();
+        if (pick < 0.15) continue; // pending
+        rows.push(rowFor(migration, {
+          version: random() < 0.3 ? `0${migration.version}` : migration.version,
+          name: pick < 0.2 ? "someone_else" : pick < 0.3 ? null : migration.name,
+          checksum: pick < 0.4 ? "0".repeat(64) : migration.checksum,
+        }));
+      }
+      if (random() < 0.2) rows.push(row(String(100 + round % 5), { name: "unknown_one" }));
+      if (random() < 0.1) rows.push(row("21", { name: "old" }));
+      const inOrder = summary(planMigrations(set, rows));
+      if (rows.length === set.length && rows.every((applied, index) => versionKey(applied.version) === set[index]?.key)) pairedSeen++;
+      expect(summary(planMigrations(set, [...rows].reverse()))).toEqual(inOrder);
+      expect(summary(planMigrations(set, [...rows.slice(1), ...rows.slice(0, 1)]))).toEqual(inOrder);
+    }
+    expect(pairedSeen).toBeGreaterThan(100);
   });
 });
