@@ -165,7 +165,7 @@ export function planMigrations(migrations: readonly Migration[], rows: readonly 
 
 /**
  * Whether row i is migration i's by version, for every i, and no file claims
- * another row (formerly:): the usual table, which the runner filled in the
+ * another row (formerly:) or shares a version: the usual table, which the runner filled in the
  * files' order and the server hands back in it. Then rows pair with files by
  * position, with no map of the rows and no search for rows no file has.
  */
@@ -174,6 +174,8 @@ function pairedByPosition(migrations: readonly Migration[], rows: readonly Appli
   for (let index = 0; index < rows.length; index++) {
     const migration = migrations[index] as Migration;
     if (migration.options.formerly.length > 0 || keyOfVersion((rows[index] as AppliedRow).version) !== migration.key) return false;
+    // Files in strictly rising versions (a set buildMigrationSet made always is): two files of one version go the map's way.
+    if (index > 0 && compareVersionKeys((migrations[index - 1] as Migration).key, migration.key) >= 0) return false;
   }
   return true;
 }

@@ -150,8 +150,6 @@ export async function readTracking(db: Queryable | QueryRows, depth: TrackingRea
     // Only a statement that did not fit the catalog (class 42) says anything about the table; a lost
     // connection, a timeout or a server that is starting up is the caller's to handle (the wait retries it).
     if (!code.startsWith("42")) throw error;
-    // No relation of that name on the search_path: the catalog would say the same (to_regclass), one round trip later.
-    if (code === "42P01") return { kind: "missing", rows: [] };
     firstError = error;
   }
   const { shape, columns } = await inspectTrackingTable(db);

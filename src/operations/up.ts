@@ -7,7 +7,7 @@ import { assertCanRecord } from "../db/record-privileges.ts";
 import type { StepProgress } from "../core/failure-report.ts";
 import type { MigrationSession } from "../db/session.ts";
 import { silentLogger } from "../log.ts";
-import type { AppliedMigration, MigratorOptions } from "./options.ts";
+import type { AppliedMigration, MigratorOptions, ReadState } from "./options.ts";
 import { assertConsistent, assertSchemaPresent, readPlan, startCandidateCheck, stateOf, waitAndReadTracking } from "./read-plan.ts";
 import { underMigrationLock } from "./under-lock.ts";
 
@@ -84,8 +84,15 @@ export async function migrateUp(options: MigratorOptions): Promise<UpResult> {
   const tracking = await waitAndReadTracking(options);
   // The server answers the schema question while the plan is made.
   const asked = startCandidateCheck(options, options.migrations, tracking);
-  const first = stateOf(tracking, options.migrations);
-  assertConsistent(first.plan, options.onUnknown ?? "warn", log);
+  let first: ReadState;
+  try {
+    first = stateOf(tracking, options.migrations);
+    assertConsistent(first.plan, options.onUnknown ?? "warn", log);
+  } catch (error) {
+    // A refusal returns the connection idle: the question's answer is waited for (it never rejects), not left running.
+    await asked?.missing;
+    throw error;
+  }
   await assertSchemaPresent(options, first.plan, asked);
   if (first.tracking.kind === "ready" && first.plan.pending.length === 0) {
     return { applied: [], plan: first.plan, durationMs: Math.round(performance.now() - started) };

@@ -14,7 +14,8 @@ import { startCandidateCheck } from "../../src/operations/read-plan.ts";
 import type { Sql } from "../../src/db/connection.ts";
 import { runBinary } from "../support/cli.ts";
 import { type TestDatabase, freshDatabases } from "../support/database.ts";
-import { migrationsFrom, runnerClient, up } from "../support/migrator.ts";
+import { migrateUp } from "../../src/migrator.ts";
+import { migrationsFrom, migratorOptions, runnerClient, up } from "../support/migrator.ts";
 
 let db: TestDatabase;
 let sql: Sql;
@@ -76,6 +77,23 @@ describe("the identities read says what the full read says", () => {
       }
     });
   }
+
+  // Attack on issue 14: a 42P01 was taken for "no table", but it can come from inside a schema_migrations that exists.
+  test("a schema_migrations view whose function reads a dropped table: both reads fail with that error, neither says missing", async () => {
+    try {
+      await db.sql.unsafe(`create table gone (version text, name text, applied_at timestamptz, checksum text, duration_ms int, down_sql text, history jsonb);
+        create function rows_of_gone() returns table (version text, name text, applied_at timestamptz, checksum text, duration_ms int, down_sql text, history jsonb)
+          language plpgsql as $$ begin return query select * from gone; end $$;
+        create view schema_migrations as select * from rows_of_gone();
+        drop table gone;`);
+      for (const depth of ["full", "identities"] as const) {
+        const failure = await readTracking(sql, depth).then((state) => state.kind, (error: { code?: string; message?: string }) => [error.code, error.message]);
+        expect(failure).toEqual(["42P01", 'relation "gone" does not exist']);
+      }
+    } finally {
+      await sql.end();
+    }
+  });
 
   test("a table another tool made, without a version column, is refused by both with the same error", async () => {
     try {
@@ -199,5 +217,38 @@ describe("the embedded set's schema question, asked with the build's tables besi
     const rest = await runBinary(["up"], { env: { DATABASE_URL: db.url } });
     expect(rest.code).toBe(0);
     expect(rest.stderr).toContain("applied 016_create_task_completions_table.sql");
+  });
+});
+
+describe("a refusal leaves nothing running (attack on issue 14)", () => {
+  test("CHECKSUM_MISMATCH: the schema question sent beside the plan is answered before up returns", async () => {
+    await sql.end();
+    const migrations = migrationsFrom({ "001_a.sql": "-- migrate:up\ncreate table a (id int);\n", "002_b.sql": "-- migrate:up\ncreate table b (id int);\n" });
+    await up(db.url, migrations);
+    await db.sql.unsafe("update schema_migrations set checksum = repeat('f', 64) where version = '001'");
+    const client = runnerClient(db.url);
+    const running = new Set<Promise<unknown>>();
+    const sent: string[] = [];
+    const watched = new Proxy(client, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (property !== "unsafe") return typeof value === "function" ? value.bind(target) : value;
+        return (text: string, ...rest: unknown[]) => {
+          sent.push(text);
+          const query = (value as (...args: unknown[]) => Promise<unknown>).call(target, text, ...rest);
+          const settled = Promise.resolve(query).finally(() => running.delete(settled)).catch(() => {});
+          running.add(settled);
+          return query;
+        };
+      },
+    });
+    try {
+      const refused = await migrateUp(migratorOptions(db.url, watched, migrations)).then(() => null, (error: { code?: string }) => error.code);
+      expect(refused).toBe("CHECKSUM_MISMATCH");
+      expect(sent.some((text) => text.includes("json_array_elements_text"))).toBe(true);
+      expect(running.size).toBe(0);
+    } finally {
+      await client.end();
+    }
   });
 });

@@ -83,6 +83,17 @@ describe("the exported embedded set stays what the build checked (attack on issu
     expect(() => buildMigrationSet(embedded)).toThrow("no \"-- migrate:up\"");
   });
 
+  test("ST44_EMBEDDED_UNTIL cuts its part from the set as checked: an exported array changed since is checked again first", () => {
+    const exported = embeddedMigrations as Migration[];
+    exported.push(exported[0] as Migration);
+    try {
+      expect(() => embeddedSource("999999")).toThrow("have the same version");
+    } finally {
+      exported.pop();
+    }
+    expect(embeddedSource("999999").description).toBe(`embedded (${exported.length} files)`);
+  });
+
   test("a spread copy (no text of its own) is refused with the reason, not read as a set that creates nothing", () => {
     const copies = embeddedMigrations.map((migration) => ({ ...migration }));
     expect(() => buildMigrationSet(copies as unknown as MigrationFile[])).toThrow("has no text");

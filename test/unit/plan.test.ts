@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { buildMigrationSet, type Migration } from "../../src/core/migration-set.ts";
+import { buildMigrationSet, type Migration, toMigration } from "../../src/core/migration-set.ts";
 import { comparableName } from "../../src/core/migration-name.ts";
 import { type AppliedRow, planMigrations, rowsUpTo } from "../../src/core/plan.ts";
 import { versionKey } from "../../src/core/version.ts";
@@ -316,4 +316,11 @@ describe("rows in the files' order are paired by position (issue 14)", () => {
     }
     expect(pairedSeen).toBeGreaterThan(100);
   });
+});
+
+test("two files of one version (a set not made by buildMigrationSet) are planned as the map plans them, not paired (attack on issue 14)", () => {
+  const files = [toMigration({ fileName: "1_a.sql", text: "select 1;\n" }), toMigration({ fileName: "01_a.sql", text: "select 2;\n" })];
+  const rows = [rowFor(files[0] as Migration), rowFor(files[1] as Migration, { checksum: "0".repeat(64) })];
+  // The map keeps the last row of a version: both files are compared with it.
+  expect(planMigrations(files, rows).entries.map((entry) => [entry.version, entry.state])).toEqual([["1", "changed"], ["01", "changed"]]);
 });
