@@ -165,9 +165,10 @@ export function planMigrations(migrations: readonly Migration[], rows: readonly 
 
 /**
  * Whether row i is migration i's by version, for every i, and no file claims
- * another row (formerly:) or shares a version: the usual table, which the runner filled in the
- * files' order and the server hands back in it. Then rows pair with files by
- * position, with no map of the rows and no search for rows no file has.
+ * another row (formerly:) or shares a version: the usual table, which the
+ * runner filled in the files' order and the server hands back in it. Then
+ * rows pair with files by position, with no map of the rows and no search
+ * for rows no file has.
  */
 function pairedByPosition(migrations: readonly Migration[], rows: readonly AppliedRow[]): boolean {
   if (rows.length !== migrations.length) return false;

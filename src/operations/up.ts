@@ -76,7 +76,9 @@ function withApplied(plan: Plan, applied: readonly AppliedMigration[], migration
 /**
  * `up`: waits for the database, and if anything is pending takes the
  * migration lock, re-reads the state under it, then applies each pending
- * migration in its own transaction. A no-op run takes one query and no lock.
+ * migration in its own transaction. A no-op run takes no lock: one read of
+ * the tracking table and, when rows are recorded, one question about the
+ * tables they stand for.
  */
 export async function migrateUp(options: MigratorOptions): Promise<UpResult> {
   const started = performance.now();
