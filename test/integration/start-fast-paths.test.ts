@@ -1,20 +1,22 @@
 /**
  * The shortcuts of a no-op start (issue 14), each held against the long way:
  * `up` and `run` read only version, name and checksum before the lock, which
- * must say what the full read says for every shape of table; and a --dir set
- * asks first whether every table its files could create exists, falling back
- * to the lexer scan of every file when one does not.
+ * must say what the full read says for every shape of table; the schema
+ * question is asked while the plan is made (for a --dir set about every table
+ * its files could create, falling back to the lexer scan of every file when
+ * one is missing; for an embedded set about the build's tables), and a
+ * refusal leaves nothing running.
  */
 import { beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type TrackingState, readTracking } from "../../src/db/tracking.ts";
-import { startCandidateCheck } from "../../src/operations/read-plan.ts";
 import type { Sql } from "../../src/db/connection.ts";
+import { type TrackingState, readTracking } from "../../src/db/tracking.ts";
+import { migrateUp } from "../../src/migrator.ts";
+import { startCandidateCheck } from "../../src/operations/read-plan.ts";
 import { runBinary } from "../support/cli.ts";
 import { type TestDatabase, freshDatabases } from "../support/database.ts";
-import { migrateUp } from "../../src/migrator.ts";
 import { migrationsFrom, migratorOptions, runnerClient, up } from "../support/migrator.ts";
 
 let db: TestDatabase;
