@@ -6,6 +6,10 @@ const bunSha256 = (globalThis as { Bun?: { SHA256?: { hash(input: string, encodi
 
 /** SHA-256 (hex) of a migration's text with LF line endings and no BOM. */
 export function checksumOf(text: string): string {
-  const normalised = normaliseText(text);
+  return checksumOfNormalised(normaliseText(text));
+}
+
+/** checksumOf for a text normaliseText already made: the start of every run hashes every file, and need not scan it again. */
+export function checksumOfNormalised(normalised: string): string {
   return bunSha256 ? bunSha256.hash(normalised, "hex") : createHash("sha256").update(normalised, "utf8").digest("hex");
 }

@@ -1,4 +1,4 @@
-import { checksumOf } from "./checksum.ts";
+import { checksumOfNormalised } from "./checksum.ts";
 import { MigrateError } from "./errors.ts";
 import { type MigrationOptions, type PartOptions, normaliseText, parseMigrationText } from "./migration-file.ts";
 import { comparableName, parseFileName } from "./migration-name.ts";
@@ -55,7 +55,7 @@ export function toMigration(file: MigrationFile): Migration {
     name,
     fileName: file.fileName,
     text,
-    checksum: file.checksum ?? checksumOf(text),
+    checksum: file.checksum ?? checksumOfNormalised(text),
     up: parsed.up,
     upOffset: parsed.upOffset,
     down: parsed.down,

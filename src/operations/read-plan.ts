@@ -98,11 +98,15 @@ export function assertConsistent(plan: Plan, onUnknown: "warn" | "fail", log: Lo
   }
 }
 
+/** The runner creates its own table whatever migration 000 says: never a table the schema lacks. */
+function withoutTrackingTable(names: { delete(name: string): boolean }): void {
+  for (const name of [TRACKING_TABLE, `public.${TRACKING_TABLE}`]) names.delete(name);
+}
+
 /** Which tables the given migrations leave behind do not exist, each with the file that creates it. */
 export async function missingTablesOf(options: Pick<MigratorOptions, "sql">, migrations: readonly Migration[]): Promise<Map<string, string>> {
   const created = tablesCreatedBy(migrations);
-  // The runner creates its own table whatever migration 000 says: never a table the schema lacks.
-  for (const name of [TRACKING_TABLE, `public.${TRACKING_TABLE}`]) created.delete(name);
+  withoutTrackingTable(created);
   if (created.size === 0) return new Map();
   const missing = await missingTables(options.sql, [...created.keys()]);
   return new Map(missing.map((table) => [table, created.get(table)?.fileName ?? "?"]));
@@ -163,7 +167,7 @@ function sameMigrations(left: readonly Migration[], right: readonly Migration[])
 }
 
 function missingCandidates(options: Pick<MigratorOptions, "sql">, candidates: Set<string>): Promise<ReadonlySet<string> | null> {
-  for (const name of [TRACKING_TABLE, `public.${TRACKING_TABLE}`]) candidates.delete(name);
+  withoutTrackingTable(candidates);
   if (candidates.size === 0) return Promise.resolve(new Set());
   // A name only a comment holds must not fail a check the scan would pass (one the query cannot carry, such as
   // a lone surrogate through the library): any failure of this query means the long way, which reports its own.
